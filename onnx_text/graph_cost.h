@@ -1,0 +1,57 @@
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+namespace nas::onnx_text {
+
+// Parameter and FLOP count of a model, in millions.
+struct GraphCost {
+  double params_M = 0;  // trainable parameters (elements), / 1e6
+  double flops_M = 0;   // multiply-accumulates (+ bias additions, see below), / 1e6
+};
+
+// Counts the trainable parameters and multiply-accumulates of ANY ONNX model: types and shapes come
+// from onnx::shape_inference::InferShapes (type checks on, node errors thrown, data propagation on),
+// then the nodes are counted. Calls of model-local functions are counted through their bodies,
+// recursively, exactly as if the model were inlined (onnx_text/inline.h): each function is inferred
+// once per distinct signature (its actual input types, the values of small constant inputs, and the
+// call's attributes) and the result reused for every call with that signature, which is what makes
+// costing an NB201 model (17 calls, 5 signatures) take ~0.4 ms instead of ~3 ms with inlining.
+// Runs of ordinary nodes between calls are inferred as one graph each.
+//
+// Rules: the conventions of the params_M_* / flops_M_* columns of data/nb201.csv, found by fitting
+// the table (conv weights + BN scale/bias + linear weight/bias; conv MACs + linear MACs + linear bias
+// adds, per image; pooling and BN not counted, as in xautodl's Conv2d / Linear FLOP hooks), and checked
+// against all 15,625 x 3 rows in tests/spaces/nb201_test.cc to a relative 1e-5 (the table's rounding):
+//   params: elements of every floating-point initializer that some node reads in a trainable slot,
+//     counted once per initializer. Inputs 3 and 4 of BatchNormalization (running mean / variance) are
+//     running statistics, not trainable, so BN adds 2 x C (scale, bias), not 4 x C. Graph inputs
+//     without an initializer are data, and Constant nodes are not parameters. Integer initializers
+//     (shapes, indices) are never parameters.
+//   flops (MACs; ops not listed add 0, e.g. pooling, BatchNorm, activations, Add / Sum):
+//     Conv          |Y| * (C_in / group * k_1 * ... * k_d)  [= |Y| * product of W.dims[1:]]
+//                   + |Y| if it has a bias input (one add per output element)
+//     ConvTranspose |X| * (C_out / group * k_1 * ... * k_d) [= |X| * product of W.dims[1:]] + |Y| with bias
+//     Gemm          M * K * N (honouring transA / transB) + M * N if it has a C input
+//     MatMul        |Y| * K (K = last dim of A; numpy broadcasting)
+//   where |T| is the element count of T with the model's input shapes. So the counts are per run of
+//   the graph as given: NB201 models built with batch_size 1 give the benchmark's per-image values;
+//   batch N gives N times the flops (params do not change).
+// Nodes inside control-flow subgraphs (If / Loop / Scan bodies) are not counted. Data propagation
+// (Shape -> Gather -> Reshape chains) does not cross a function-call boundary.
+//
+// Example: build_nb201_model(Nb201Genotype::parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+"
+//   "|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"), {"cifar10"}) -> {0.802426, 113.951} (table row 1).
+//
+// Errors: throws nas::OnnxTextError for a call with more actuals than formals or a recursive function,
+// when shape inference fails (its message is kept, with the function being inferred), and when a
+// counted node's operand shape is unknown or dynamic after inference ("graph_cost: Conv node 'n'
+// (output 'y'): shape of 'y' is not static ([1, 4, H, 6])").
+// Declared shapes (graph outputs, value_info) are merged with the inferred ones; a conflict throws.
+// Memory model: `model` is not copied. Initializer values are handed to shape inference only for
+// integer tensors of <= 1,024 elements and float tensors of <= 8 (shapes, pads, Resize scales): the
+// rest contribute only their type and dims.
+// Thread-safety: pure function; may be called concurrently.
+GraphCost graph_cost(const onnx::ModelProto& model);
+
+}  // namespace nas::onnx_text

@@ -1,0 +1,1008 @@
+#include "onnx_text/reader.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "onnx_text/serializer.h"
+
+namespace nas::onnx_text {
+namespace {
+
+using onnx::AttributeProto;
+using onnx::FunctionProto;
+using onnx::GraphProto;
+using onnx::ModelProto;
+using onnx::NodeProto;
+using onnx::TensorProto;
+using onnx::TypeProto;
+
+constexpr int64_t kMaxTensorBytes = int64_t{1} << 31;
+
+bool ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool ident_char(char c) { return ident_start(c) || (c >= '0' && c <= '9'); }
+bool digit(char c) { return c >= '0' && c <= '9'; }
+
+struct Pos {
+  int line = 1;
+  int column = 1;
+};
+
+// A dim of a weight shape or signature pattern: literal, variable, variable * k, variable / k, `?`.
+struct DimExpr {
+  enum Kind { kInt, kVar, kMul, kDiv, kUnknown };
+  Kind kind = kUnknown;
+  int64_t value = 0;
+  std::string var;
+};
+
+struct WeightSpec {
+  int32_t dtype = TensorProto::FLOAT;
+  std::vector<DimExpr> dims;
+  Pos pos;
+};
+
+struct Formal {
+  std::string name;
+  bool has_pattern = false;
+  std::vector<DimExpr> pattern;
+};
+
+// A parsed `def`.
+struct FnDef {
+  std::string domain, name;
+  std::vector<Formal> formals;
+  std::vector<WeightSpec> implicit;                       // implicit weight formals in order of use
+  std::map<std::string, std::pair<size_t, size_t>> vars;  // variable -> first (formal, dim)
+  bool has_opset = false;
+  std::vector<std::pair<std::string, int64_t>> opsets;
+  FunctionProto proto;
+};
+
+// A value visible in the current scope.
+struct Value {
+  std::string proto_name;
+  std::optional<TypeProto> type;
+};
+
+TypeProto tensor_type(int32_t dtype, const std::vector<int64_t>& dims) {
+  TypeProto t;
+  auto* tt = t.mutable_tensor_type();
+  tt->set_elem_type(dtype);
+  auto* shape = tt->mutable_shape();
+  for (int64_t d : dims) shape->add_dim()->set_dim_value(d);
+  return t;
+}
+
+int attr_type_from_code(const std::string& code) {
+  static const std::map<std::string, int> codes{{"float", AttributeProto::FLOAT},
+                                                {"int", AttributeProto::INT},
+                                                {"string", AttributeProto::STRING},
+                                                {"tensor", AttributeProto::TENSOR},
+                                                {"graph", AttributeProto::GRAPH},
+                                                {"sparse_tensor", AttributeProto::SPARSE_TENSOR},
+                                                {"type_proto", AttributeProto::TYPE_PROTO},
+                                                {"floats", AttributeProto::FLOATS},
+                                                {"ints", AttributeProto::INTS},
+                                                {"strings", AttributeProto::STRINGS},
+                                                {"tensors", AttributeProto::TENSORS},
+                                                {"graphs", AttributeProto::GRAPHS},
+                                                {"sparse_tensors", AttributeProto::SPARSE_TENSORS},
+                                                {"type_protos", AttributeProto::TYPE_PROTOS}};
+  auto it = codes.find(code);
+  return it == codes.end() ? -1 : it->second;
+}
+
+class Reader {
+ public:
+  explicit Reader(const std::string& text) : s_(text) {}
+
+  ModelProto read() {
+    skip_blank_lines();
+    while (true) {
+      std::string w = peek_word();
+      if (w == "ir") {
+        take_word();
+        model_.set_ir_version(integer("IR version"));
+        has_ir_ = true;
+      } else if (w == "opset") {
+        take_word();
+        opsets_ = opset_list();
+        has_opset_ = true;
+      } else {
+        break;
+      }
+      end_line();
+      skip_blank_lines();
+    }
+    while (peek_word() == "def") {
+      parse_def();
+      skip_blank_lines();
+    }
+    finish_opsets();
+
+    GraphProto* g = model_.mutable_graph();
+    g->set_name("main");
+    Scope main;
+    main.is_main = true;
+    while (peek_word() == "in") {
+      take_word();
+      Pos p = pos();
+      std::string name = ident("graph input name");
+      auto type = parse_type(/*symbolic=*/false);
+      end_line();
+      define(main, name, p, name, type);
+      auto* vi = g->add_input();
+      vi->set_name(name);
+      if (type) *vi->mutable_type() = *type;
+      skip_blank_lines();
+    }
+    while (true) {
+      if (at_end()) fail("expected an 'out' line ending the main graph, found end of text");
+      std::string w = peek_word();
+      if (w == "out") break;
+      if (w == "in" || w == "def" || w == "ret" || w == "ir" || w == "opset")
+        fail(fmt::format("'{}' is not allowed here (main graph node line expected)", w));
+      parse_node(main);
+      skip_blank_lines();
+    }
+    take_word();
+    skip_spaces();
+    std::set<std::string> outputs;
+    if (!at_line_end()) {
+      do {
+        skip_spaces();
+        Pos p = pos();
+        std::string name = ident("graph output name");
+        const Value& v = lookup(main, name, p);
+        outputs.insert(v.proto_name);
+        auto* vi = g->add_output();
+        vi->set_name(v.proto_name);
+        if (v.type) *vi->mutable_type() = *v.type;
+        skip_spaces();
+      } while (accept(','));
+    }
+    end_line();
+    skip_blank_lines();
+    if (!at_end()) fail(fmt::format("unexpected text after the 'out' line: {}", found()));
+    for (const auto& name : main.order) {
+      const Value& v = main.values.at(name);
+      if (!v.type || outputs.count(v.proto_name)) continue;
+      auto* vi = g->add_value_info();
+      vi->set_name(v.proto_name);
+      *vi->mutable_type() = *v.type;
+    }
+    if (!has_ir_) model_.set_ir_version(kDefaultIrVersion);
+    for (auto& d : defs_) *model_.add_functions() = std::move(d.proto);
+    return std::move(model_);
+  }
+
+ private:
+  struct Scope {
+    bool is_main = false;
+    FnDef* fn = nullptr;
+    std::unordered_map<std::string, Value> values;
+    std::vector<std::string> order;  // node outputs in definition order
+  };
+
+  // ---- Lexing.
+  char peek(size_t ahead = 0) const { return pos_ + ahead < s_.size() ? s_[pos_ + ahead] : '\0'; }
+  bool at_end() const { return pos_ >= s_.size(); }
+  bool at_line_end() const { return at_end() || peek() == '\n'; }
+  Pos pos() const { return {line_, static_cast<int>(pos_ - line_start_) + 1}; }
+  void advance() {
+    if (s_[pos_] == '\n') {
+      ++line_;
+      line_start_ = pos_ + 1;
+    }
+    ++pos_;
+  }
+
+  [[noreturn]] void fail_at(const Pos& p, const std::string& message) const {
+    throw OnnxTextError(fmt::format("onnx text line {}, column {}: {}", p.line, p.column, message));
+  }
+  [[noreturn]] void fail(const std::string& message) const { fail_at(pos(), message); }
+
+  // The token at the current position, for error messages.
+  std::string found() const {
+    if (at_end()) return "end of text";
+    if (peek() == '\n') return "end of line";
+    size_t end = pos_ + 1;
+    if (ident_char(peek()))
+      while (end < s_.size() && ident_char(s_[end])) ++end;
+    return "'" + s_.substr(pos_, end - pos_) + "'";
+  }
+
+  void skip_spaces() {
+    while (peek() == ' ' || peek() == '\t' || peek() == '\r') advance();
+  }
+  // Skips empty lines and the leading spaces of the next non-empty line.
+  void skip_blank_lines() {
+    while (true) {
+      skip_spaces();
+      if (peek() != '\n') return;
+      advance();
+    }
+  }
+  void end_line() {
+    skip_spaces();
+    if (at_end()) return;
+    if (peek() != '\n') fail(fmt::format("expected end of line, found {}", found()));
+    advance();
+  }
+  bool accept(char c) {
+    skip_spaces();
+    if (peek() != c) return false;
+    advance();
+    return true;
+  }
+  void expect(char c, const std::string& context) {
+    if (!accept(c)) fail(fmt::format("expected '{}' {}, found {}", c, context, found()));
+  }
+
+  std::string peek_word() const {
+    size_t end = pos_;
+    while (end < s_.size() && ident_char(s_[end])) ++end;
+    if (end == pos_ || !ident_start(s_[pos_])) return "";
+    return s_.substr(pos_, end - pos_);
+  }
+  void take_word() {
+    while (ident_char(peek())) advance();
+    skip_spaces();
+  }
+  std::string ident(const std::string& what) {
+    skip_spaces();
+    if (!ident_start(peek())) fail(fmt::format("expected {} (an identifier), found {}", what, found()));
+    std::string out;
+    while (ident_char(peek())) {
+      out += peek();
+      advance();
+    }
+    return out;
+  }
+  std::string quoted() {
+    Pos start = pos();
+    advance();  // opening quote
+    std::string out;
+    while (true) {
+      if (at_line_end()) fail_at(start, "unterminated string");
+      char c = peek();
+      advance();
+      if (c == '"') return out;
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      char e = peek();
+      if (at_line_end()) fail_at(start, "unterminated string");
+      advance();
+      if (e == 'n') {
+        out += '\n';
+      } else if (e == 't') {
+        out += '\t';
+      } else if (e == '"' || e == '\\') {
+        out += e;
+      } else if (e == 'x') {
+        auto hex = [&](char h) -> int {
+          if (digit(h)) return h - '0';
+          if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+          if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+          fail("expected two hex digits after '\\x'");
+        };
+        int hi = hex(peek());
+        advance();
+        int lo = hex(peek());
+        advance();
+        out += static_cast<char>(hi * 16 + lo);
+      } else {
+        fail(fmt::format("unknown escape '\\{}'", e));
+      }
+    }
+  }
+  // An identifier or a quoted string.
+  std::string name(const std::string& what) {
+    skip_spaces();
+    if (peek() == '"') return quoted();
+    return ident(what);
+  }
+  int64_t integer(const std::string& what) {
+    skip_spaces();
+    Pos p = pos();
+    std::string text;
+    if (peek() == '-') {
+      text += '-';
+      advance();
+    }
+    if (!digit(peek())) fail_at(p, fmt::format("expected {} (an integer), found {}", what, found()));
+    while (digit(peek())) {
+      text += peek();
+      advance();
+    }
+    errno = 0;
+    long long v = std::strtoll(text.c_str(), nullptr, 10);
+    if (errno == ERANGE) fail_at(p, fmt::format("integer {} is out of range", text));
+    return v;
+  }
+
+  // ---- Names, scopes.
+  void define(Scope& scope, const std::string& text_name, const Pos& p, const std::string& proto_name,
+              std::optional<TypeProto> type) {
+    if (text_name == "_") fail_at(p, "'_' (an omitted value) cannot be defined");
+    if (!scope.values.emplace(text_name, Value{proto_name, std::move(type)}).second)
+      fail_at(p, fmt::format("value '{}' is defined twice", text_name));
+  }
+  const Value& lookup(const Scope& scope, const std::string& text_name, const Pos& p) const {
+    auto it = scope.values.find(text_name);
+    if (it == scope.values.end())
+      fail_at(p, fmt::format("unknown value '{}' (not defined before this use)", text_name));
+    return it->second;
+  }
+
+  // A dotted, possibly quoted name: `Conv`, `.Conv`, `com.microsoft.Foo`, `"my-dom".Op`.
+  struct DottedName {
+    std::vector<std::string> parts;
+    bool leading_dot = false;
+    Pos pos;
+  };
+  DottedName dotted_name(const std::string& what) {
+    skip_spaces();
+    DottedName d;
+    d.pos = pos();
+    if (peek() == '.') {
+      d.leading_dot = true;
+      advance();
+    }
+    while (true) {
+      d.parts.push_back(name(what));
+      if (peek() == '.' && (ident_start(peek(1)) || peek(1) == '"')) {
+        advance();
+        continue;
+      }
+      return d;
+    }
+  }
+  static std::string join_domain(const DottedName& d) {
+    std::string domain;
+    for (size_t i = 0; i + 1 < d.parts.size(); ++i) domain += (i ? "." : "") + d.parts[i];
+    return domain;
+  }
+
+  // `15,nas:1,ai.onnx.ml:2`; empty at the end of the line.
+  std::vector<std::pair<std::string, int64_t>> opset_list() {
+    std::vector<std::pair<std::string, int64_t>> out;
+    skip_spaces();
+    if (at_line_end()) return out;
+    do {
+      skip_spaces();
+      if (digit(peek())) {
+        out.emplace_back("", integer("opset version"));
+        continue;
+      }
+      DottedName d = dotted_name("opset domain");
+      if (d.leading_dot) fail_at(d.pos, "an opset domain cannot start with '.'");
+      std::string domain = join_domain(d);
+      domain += (domain.empty() ? "" : ".") + d.parts.back();
+      expect(':', "between an opset domain and its version");
+      out.emplace_back(domain, integer("opset version"));
+    } while (accept(','));
+    return out;
+  }
+
+  void finish_opsets() {
+    if (!has_opset_) {
+      opsets_ = {{"", kDefaultOpset}};
+      for (const auto& d : defs_)
+        if (d.domain == kLocalDomain) {
+          opsets_.emplace_back(kLocalDomain, kLocalDomainVersion);
+          break;
+        }
+    }
+    for (const auto& [domain, version] : opsets_) {
+      auto* op = model_.add_opset_import();
+      op->set_domain(domain);
+      op->set_version(version);
+    }
+    for (auto& d : defs_) {
+      std::vector<std::pair<std::string, int64_t>> opsets = d.opsets;
+      if (!d.has_opset) {
+        std::set<std::string> used{""};
+        for (const auto& n : d.proto.node()) used.insert(n.domain());
+        opsets.clear();
+        for (const auto& op : opsets_)
+          if (used.count(op.first)) opsets.push_back(op);
+      }
+      for (const auto& [domain, version] : opsets) {
+        auto* op = d.proto.add_opset_import();
+        op->set_domain(domain);
+        op->set_version(version);
+      }
+    }
+  }
+
+  // ---- Types, weights.
+  std::optional<TypeProto> parse_type(bool symbolic) {
+    skip_spaces();
+    if (accept('?')) return std::nullopt;
+    int32_t dtype = TensorProto::FLOAT;
+    if (ident_start(peek())) {
+      Pos p = pos();
+      std::string w = ident("dtype");
+      dtype = dtype_from_name(w);
+      if (dtype == 0) fail_at(p, fmt::format("unknown dtype '{}'", w));
+    }
+    expect('[', "opening a shape");
+    TypeProto t;
+    t.mutable_tensor_type()->set_elem_type(dtype);
+    if (accept('*')) {
+      expect(']', "after '[*' (unknown rank)");
+      return t;
+    }
+    auto* shape = t.mutable_tensor_type()->mutable_shape();
+    if (accept(']')) return t;
+    do {
+      skip_spaces();
+      auto* dim = shape->add_dim();
+      if (accept('?')) continue;
+      if (peek() == '-' || digit(peek())) {
+        dim->set_dim_value(integer("dim"));
+      } else if (peek() == '"') {
+        dim->set_dim_param(quoted());
+      } else {
+        std::string w = ident("dim");
+        if (symbolic) {
+          if (accept('*') || accept('/')) integer("dim factor");
+        } else {
+          dim->set_dim_param(w);
+        }
+      }
+    } while (accept(','));
+    expect(']', "closing a shape");
+    return t;
+  }
+
+  WeightSpec parse_weight(const Scope& scope) {
+    skip_spaces();
+    WeightSpec w;
+    w.pos = pos();
+    if (ident_start(peek())) {
+      std::string name = ident("dtype");
+      w.dtype = dtype_from_name(name);
+      if (w.dtype == 0) fail_at(w.pos, fmt::format("unknown dtype '{}'", name));
+    }
+    expect('[', "opening a weight shape");
+    if (accept(']')) return w;
+    do {
+      skip_spaces();
+      Pos p = pos();
+      DimExpr d;
+      if (peek() == '-' || digit(peek())) {
+        d.kind = DimExpr::kInt;
+        d.value = integer("weight dim");
+        if (d.value < 0) fail_at(p, "weight dims must be >= 0");
+      } else if (scope.fn != nullptr && ident_start(peek())) {
+        d.var = ident("dim variable");
+        if (!scope.fn->vars.count(d.var))
+          fail_at(p, fmt::format("unknown dim variable '{}' (not in the signature's shape patterns)", d.var));
+        d.kind = DimExpr::kVar;
+        skip_spaces();
+        if (peek() == '*' || peek() == '/') {
+          d.kind = peek() == '*' ? DimExpr::kMul : DimExpr::kDiv;
+          advance();
+          d.value = integer("dim factor");
+          if (d.value < 1) fail_at(p, "a dim factor must be >= 1");
+        }
+      } else {
+        fail(fmt::format("expected a weight dim (an integer{}), found {}", scope.fn ? " or a dim variable" : "",
+                         found()));
+      }
+      w.dims.push_back(std::move(d));
+    } while (accept(','));
+    expect(']', "closing a weight shape");
+    return w;
+  }
+
+  // True when the text at the current position starts a weight: `[` or `dtype[`.
+  bool at_weight() const {
+    if (peek() == '[') return true;
+    std::string w = peek_word();
+    return !w.empty() && peek(w.size()) == '[' && dtype_from_name(w) != 0;
+  }
+
+  // A zero-filled tensor of `dtype` and `dims`.
+  TensorProto zero_tensor(int32_t dtype, const std::vector<int64_t>& dims, const Pos& p) const {
+    TensorProto t;
+    t.set_data_type(dtype);
+    int64_t n = 1;
+    for (int64_t d : dims) {
+      if (d < 0) fail_at(p, "tensor dims must be >= 0");
+      if (d > 0 && n > kMaxTensorBytes / d) fail_at(p, "tensor is too large to materialize (over 2 GiB)");
+      n *= d;
+      t.add_dims(d);
+    }
+    if (dtype == TensorProto::STRING) {
+      if (n > (int64_t{1} << 24)) fail_at(p, "string tensor is too large to materialize");
+      for (int64_t i = 0; i < n; ++i) t.add_string_data("");
+      return t;
+    }
+    int64_t bytes = n * dtype_size(dtype);
+    if (bytes > kMaxTensorBytes) fail_at(p, "tensor is too large to materialize (over 2 GiB)");
+    t.set_raw_data(std::string(static_cast<size_t>(bytes), '\0'));
+    return t;
+  }
+
+  std::string add_initializer(const std::string& name, int32_t dtype, const std::vector<int64_t>& dims,
+                              const Pos& p) {
+    TensorProto t = zero_tensor(dtype, dims, p);
+    t.set_name(name);
+    *model_.mutable_graph()->add_initializer() = std::move(t);
+    return name;
+  }
+
+  std::string fresh_weight_name() { return fmt::format("w.{}", weight_counter_++); }
+
+  // ---- Attributes.
+  AttributeProto parse_attr_value() {
+    skip_spaces();
+    AttributeProto a;
+    Pos p = pos();
+    if (peek() == '@') {
+      advance();
+      a.set_ref_attr_name(name("referenced attribute name"));
+      if (accept(':')) {
+        Pos cp = pos();
+        std::string code = ident("attribute type");
+        int type = attr_type_from_code(code);
+        if (type < 0) fail_at(cp, fmt::format("unknown attribute type '{}'", code));
+        a.set_type(static_cast<AttributeProto::AttributeType>(type));
+      }
+      return a;
+    }
+    if (peek() == '[') {
+      advance();
+      skip_spaces();
+      if (peek() == ']') fail("an empty list needs its type: ints[], floats[], strings[] or tensors[]");
+      int type = AttributeProto::UNDEFINED;
+      do {
+        AttributeProto e = parse_scalar_attr();
+        int list_type = e.type() == AttributeProto::INT      ? AttributeProto::INTS
+                        : e.type() == AttributeProto::FLOAT  ? AttributeProto::FLOATS
+                        : e.type() == AttributeProto::STRING ? AttributeProto::STRINGS
+                                                             : AttributeProto::TENSORS;
+        if (type != AttributeProto::UNDEFINED && type != list_type)
+          fail_at(p, "list elements must all have the same type (ints, floats with '.', strings or tensors)");
+        type = list_type;
+        if (type == AttributeProto::INTS)
+          a.add_ints(e.i());
+        else if (type == AttributeProto::FLOATS)
+          a.add_floats(e.f());
+        else if (type == AttributeProto::STRINGS)
+          a.add_strings(e.s());
+        else
+          *a.add_tensors() = e.t();
+      } while (accept(','));
+      expect(']', "closing an attribute list");
+      a.set_type(static_cast<AttributeProto::AttributeType>(type));
+      return a;
+    }
+    std::string w = peek_word();
+    static const std::map<std::string, int> empty_lists{{"ints", AttributeProto::INTS},
+                                                        {"floats", AttributeProto::FLOATS},
+                                                        {"strings", AttributeProto::STRINGS},
+                                                        {"tensors", AttributeProto::TENSORS}};
+    auto empty = empty_lists.find(w);
+    if (empty != empty_lists.end()) {
+      take_word();
+      expect('[', fmt::format("after '{}'", w));
+      expect(']', fmt::format("after '{}[' (only empty typed lists are written this way)", w));
+      a.set_type(static_cast<AttributeProto::AttributeType>(empty->second));
+      return a;
+    }
+    return parse_scalar_attr();
+  }
+
+  // int, float, string or tensor.
+  AttributeProto parse_scalar_attr() {
+    skip_spaces();
+    AttributeProto a;
+    Pos p = pos();
+    if (peek() == '"') {
+      a.set_type(AttributeProto::STRING);
+      a.set_s(quoted());
+      return a;
+    }
+    std::string w = peek_word();
+    if (w == "inf" || w == "nan") {
+      take_word();
+      a.set_type(AttributeProto::FLOAT);
+      a.set_f(w == "inf" ? std::numeric_limits<float>::infinity() : std::numeric_limits<float>::quiet_NaN());
+      return a;
+    }
+    if (!w.empty()) {
+      int32_t dtype = dtype_from_name(w);
+      if (dtype == 0) fail_at(p, fmt::format("expected an attribute value, found '{}'", w));
+      take_word();
+      expect('[', "opening a tensor shape");
+      std::vector<int64_t> dims;
+      skip_spaces();
+      if (peek() != ']') {
+        do dims.push_back(integer("tensor dim"));
+        while (accept(','));
+      }
+      expect(']', "closing a tensor shape");
+      a.set_type(AttributeProto::TENSOR);
+      *a.mutable_t() = zero_tensor(dtype, dims, p);
+      return a;
+    }
+    // A number: float if it has '.' or an exponent.
+    std::string text;
+    if (peek() == '-') {
+      text += '-';
+      advance();
+      if (peek_word() == "inf") {
+        take_word();
+        a.set_type(AttributeProto::FLOAT);
+        a.set_f(-std::numeric_limits<float>::infinity());
+        return a;
+      }
+    }
+    bool is_float = false;
+    while (digit(peek())) {
+      text += peek();
+      advance();
+    }
+    if (peek() == '.') {
+      is_float = true;
+      text += '.';
+      advance();
+      while (digit(peek())) {
+        text += peek();
+        advance();
+      }
+    }
+    if (peek() == 'e' || peek() == 'E') {
+      is_float = true;
+      text += 'e';
+      advance();
+      if (peek() == '+' || peek() == '-') {
+        text += peek();
+        advance();
+      }
+      if (!digit(peek())) fail("expected the exponent's digits");
+      while (digit(peek())) {
+        text += peek();
+        advance();
+      }
+    }
+    if (text.empty() || text == "-" || text == "." || text == "-.")
+      fail_at(p, fmt::format("expected an attribute value, found {}", found()));
+    errno = 0;
+    if (is_float) {
+      a.set_type(AttributeProto::FLOAT);
+      a.set_f(std::strtof(text.c_str(), nullptr));
+    } else {
+      a.set_type(AttributeProto::INT);
+      a.set_i(std::strtoll(text.c_str(), nullptr, 10));
+      if (errno == ERANGE) fail_at(p, fmt::format("integer {} is out of range", text));
+    }
+    return a;
+  }
+
+  void parse_attrs(NodeProto& node) {
+    expect('{', "opening attributes");
+    std::set<std::string> seen;
+    do {
+      skip_spaces();
+      Pos p = pos();
+      std::string n = name("attribute name");
+      if (!seen.insert(n).second) fail_at(p, fmt::format("duplicate attribute '{}'", n));
+      expect('=', fmt::format("after attribute name '{}'", n));
+      AttributeProto a = parse_attr_value();
+      a.set_name(n);
+      *node.add_attribute() = std::move(a);
+    } while (accept(','));
+    expect('}', "closing attributes");
+  }
+
+  // ---- Functions.
+  void parse_def() {
+    take_word();
+    FnDef def;
+    DottedName dn = dotted_name("function name");
+    def.name = dn.parts.back();
+    def.domain = dn.leading_dot ? "" : dn.parts.size() == 1 ? std::string(kLocalDomain) : join_domain(dn);
+    if (dn.leading_dot && dn.parts.size() != 1) fail_at(dn.pos, "'.name' is only for the empty domain");
+    std::string id = def.domain + ":" + def.name;
+    if (def_index_.count(id)) fail_at(dn.pos, fmt::format("function '{}' is defined twice", def.name));
+    expect('(', "opening the formal inputs");
+    std::set<std::string> formal_names;
+    skip_spaces();
+    if (peek() != ')') {
+      do {
+        skip_spaces();
+        Pos p = pos();
+        Formal f;
+        f.name = ident("formal input name");
+        if (f.name == "_" || !formal_names.insert(f.name).second)
+          fail_at(p, fmt::format("formal input '{}' is listed twice or invalid", f.name));
+        if (peek() == '[') {
+          advance();
+          f.has_pattern = true;
+          skip_spaces();
+          if (peek() != ']') {
+            do {
+              skip_spaces();
+              DimExpr d;
+              if (accept('?')) {
+                d.kind = DimExpr::kUnknown;
+              } else if (peek() == '-' || digit(peek())) {
+                d.kind = DimExpr::kInt;
+                d.value = integer("pattern dim");
+              } else {
+                d.kind = DimExpr::kVar;
+                d.var = ident("pattern dim");
+                def.vars.emplace(d.var, std::make_pair(def.formals.size(), f.pattern.size()));
+              }
+              f.pattern.push_back(std::move(d));
+            } while (accept(','));
+          }
+          expect(']', "closing a shape pattern");
+        }
+        def.formals.push_back(std::move(f));
+      } while (accept(','));
+    }
+    expect(')', "closing the formal inputs");
+    if (accept('<')) {
+      do def.proto.add_attribute(name("attribute parameter"));
+      while (accept(','));
+      expect('>', "closing the attribute parameters");
+    }
+    skip_spaces();
+    if (peek_word() == "opset") {
+      take_word();
+      def.opsets = opset_list();
+      def.has_opset = true;
+    }
+    end_line();
+
+    defs_.push_back(std::move(def));
+    FnDef& fn = defs_.back();
+    Scope scope;
+    scope.fn = &fn;
+    for (const auto& f : fn.formals) scope.values[f.name] = Value{f.name, std::nullopt};
+    while (true) {
+      skip_blank_lines();
+      if (at_end()) fail(fmt::format("function '{}' has no 'ret' line", fn.name));
+      std::string w = peek_word();
+      if (w == "ret") break;
+      if (w == "def" || w == "in" || w == "out" || w == "ir" || w == "opset")
+        fail(fmt::format("'{}' inside function '{}' (its body ends with a 'ret' line)", w, fn.name));
+      parse_node(scope);
+    }
+    take_word();
+    if (!at_line_end()) {
+      do {
+        skip_spaces();
+        Pos p = pos();
+        std::string n = ident("function output name");
+        fn.proto.add_output(lookup(scope, n, p).proto_name);
+      } while (accept(','));
+    }
+    end_line();
+    fn.proto.set_name(fn.name);
+    fn.proto.set_domain(fn.domain);
+    for (const auto& f : fn.formals) fn.proto.add_input(f.name);
+    for (size_t k = 0; k < fn.implicit.size(); ++k) fn.proto.add_input(fmt::format("w.{}", k));
+    def_index_[id] = defs_.size() - 1;
+  }
+
+  // ---- Node lines.
+  struct Arg {
+    std::string proto_name;  // "" for `_`
+    std::optional<TypeProto> type;
+  };
+
+  void parse_node(Scope& scope) {
+    skip_spaces();
+    std::vector<std::pair<std::string, Pos>> outs;
+    if (peek() == '=') {
+      advance();
+    } else {
+      do {
+        skip_spaces();
+        Pos p = pos();
+        outs.emplace_back(ident("output name"), p);
+      } while (accept(','));
+      expect('=', "after the output names");
+    }
+    skip_spaces();
+    if (scope.is_main && at_weight()) {
+      if (outs.size() != 1 || outs[0].first == "_")
+        fail_at(outs.empty() ? pos() : outs[0].second, "a weight declaration names exactly one weight");
+      WeightSpec w = parse_weight(scope);
+      std::vector<int64_t> dims;
+      for (const auto& d : w.dims) dims.push_back(d.value);
+      add_initializer(outs[0].first, w.dtype, dims, w.pos);
+      define(scope, outs[0].first, outs[0].second, outs[0].first, tensor_type(w.dtype, dims));
+      end_line();
+      return;
+    }
+    DottedName op = dotted_name("op type");
+    NodeProto node;
+    int callee = -1;
+    if (op.leading_dot) {
+      if (op.parts.size() != 1) fail_at(op.pos, "'.Op' is only for the empty (default) domain");
+      node.set_op_type(op.parts[0]);
+    } else if (op.parts.size() == 1) {
+      node.set_op_type(op.parts[0]);
+      if (def_index_.count(std::string(kLocalDomain) + ":" + op.parts[0])) node.set_domain(kLocalDomain);
+    } else {
+      node.set_domain(join_domain(op));
+      node.set_op_type(op.parts.back());
+    }
+    auto def = def_index_.find(node.domain() + ":" + node.op_type());
+    if (def != def_index_.end()) callee = static_cast<int>(def->second);
+    skip_spaces();
+    if (peek() == '{') parse_attrs(node);
+    expect('(', "opening the arguments");
+    std::vector<Arg> args;
+    skip_spaces();
+    if (peek() != ')') {
+      do parse_arg(scope, args);
+      while (accept(','));
+    }
+    expect(')', "closing the arguments");
+
+    if (callee >= 0) add_call_weights(scope, defs_[callee], args, op.pos);
+    for (const auto& a : args) node.add_input(a.proto_name);
+
+    size_t named_outs = 0;
+    for (const auto& o : outs) named_outs += o.first != "_";
+    skip_spaces();
+    std::vector<std::optional<TypeProto>> types;
+    bool annotated = !at_line_end();
+    if (annotated) {
+      Pos p = pos();
+      do types.push_back(parse_type(/*symbolic=*/!scope.is_main));
+      while (accept(','));
+      if (types.size() != named_outs)
+        fail_at(p, fmt::format("{} output types for {} outputs", types.size(), named_outs));
+    }
+    end_line();
+    std::optional<TypeProto> first_type = args.empty() || args[0].proto_name.empty() ? std::nullopt : args[0].type;
+    size_t t = 0;
+    for (const auto& [name, p] : outs) {
+      if (name == "_") {
+        node.add_output("");
+        continue;
+      }
+      std::optional<TypeProto> type;
+      if (scope.is_main) type = annotated ? types[t] : first_type;
+      ++t;
+      define(scope, name, p, name, type);
+      scope.order.push_back(name);
+      node.add_output(name);
+    }
+    NodeProto* dst = scope.is_main ? model_.mutable_graph()->add_node() : scope.fn->proto.add_node();
+    *dst = std::move(node);
+  }
+
+  void parse_arg(Scope& scope, std::vector<Arg>& args) {
+    skip_spaces();
+    Pos p = pos();
+    if (!at_weight()) {
+      std::string n = ident("argument (a value name, '_' or a weight)");
+      if (n == "_") {
+        args.push_back({"", std::nullopt});
+        return;
+      }
+      if (!accept('=')) {
+        const Value& v = lookup(scope, n, p);
+        args.push_back({v.proto_name, v.type});
+        return;
+      }
+      if (!scope.is_main) fail_at(p, "named weights are only allowed in the main graph");
+      WeightSpec w = parse_weight(scope);
+      std::vector<int64_t> dims;
+      for (const auto& d : w.dims) dims.push_back(d.value);
+      add_initializer(n, w.dtype, dims, w.pos);
+      define(scope, n, p, n, tensor_type(w.dtype, dims));
+      args.push_back({n, scope.values.at(n).type});
+      return;
+    }
+    WeightSpec w = parse_weight(scope);
+    int64_t repeat = 1;
+    if (accept('*')) {
+      Pos rp = pos();
+      repeat = integer("repeat count");
+      if (repeat < 1) fail_at(rp, "a repeat count must be >= 1");
+    }
+    for (int64_t r = 0; r < repeat; ++r) {
+      if (scope.is_main) {
+        std::vector<int64_t> dims;
+        for (const auto& d : w.dims) dims.push_back(d.value);
+        std::string name = add_initializer(fresh_weight_name(), w.dtype, dims, w.pos);
+        args.push_back({name, tensor_type(w.dtype, dims)});
+      } else {
+        std::string name = fmt::format("w.{}", scope.fn->implicit.size());
+        scope.fn->implicit.push_back(w);
+        args.push_back({name, std::nullopt});
+      }
+    }
+  }
+
+  // Appends the implicit weights of a call of `fn`, sized from the call's argument shapes.
+  void add_call_weights(const Scope& scope, const FnDef& fn, std::vector<Arg>& args, const Pos& p) {
+    if (args.size() > fn.formals.size())
+      fail_at(p, fmt::format("{} arguments but function '{}' lists {} formal inputs", args.size(), fn.name,
+                             fn.formals.size()));
+    if (fn.implicit.empty()) return;
+    if (!scope.is_main)
+      fail_at(p, fmt::format("function '{}' has implicit weights, so it can only be called from the main graph",
+                             fn.name));
+    if (args.size() != fn.formals.size())
+      fail_at(p, fmt::format("{} arguments but function '{}' takes {}", args.size(), fn.name, fn.formals.size()));
+    std::map<std::string, std::optional<int64_t>> bound;
+    for (const auto& [var, at] : fn.vars) {
+      const auto& type = args[at.first].type;
+      std::optional<int64_t> value;
+      if (type && type->has_tensor_type() && type->tensor_type().has_shape() &&
+          type->tensor_type().shape().dim_size() == static_cast<int>(fn.formals[at.first].pattern.size())) {
+        const auto& dim = type->tensor_type().shape().dim(static_cast<int>(at.second));
+        if (dim.has_dim_value()) value = dim.dim_value();
+      }
+      bound[var] = value;
+    }
+    for (const WeightSpec& w : fn.implicit) {
+      std::vector<int64_t> dims;
+      for (const DimExpr& d : w.dims) {
+        if (d.kind == DimExpr::kInt) {
+          dims.push_back(d.value);
+          continue;
+        }
+        const auto& v = bound.at(d.var);
+        if (!v)
+          fail_at(p,
+                  fmt::format("cannot size a weight of function '{}': dim variable '{}' is not a known integer at "
+                              "this call",
+                              fn.name, d.var));
+        if (d.kind == DimExpr::kVar)
+          dims.push_back(*v);
+        else if (d.kind == DimExpr::kMul)
+          dims.push_back(*v * d.value);
+        else if (*v % d.value != 0)
+          fail_at(p, fmt::format("cannot size a weight of function '{}': {}={} is not divisible by {}", fn.name,
+                                 d.var, *v, d.value));
+        else
+          dims.push_back(*v / d.value);
+      }
+      std::string name = add_initializer(fresh_weight_name(), w.dtype, dims, p);
+      args.push_back({name, tensor_type(w.dtype, dims)});
+    }
+  }
+
+  const std::string& s_;
+  size_t pos_ = 0;
+  int line_ = 1;
+  size_t line_start_ = 0;
+  ModelProto model_;
+  bool has_ir_ = false, has_opset_ = false;
+  std::vector<std::pair<std::string, int64_t>> opsets_;
+  std::vector<FnDef> defs_;
+  std::map<std::string, size_t> def_index_;
+  int weight_counter_ = 0;
+};
+
+}  // namespace
+
+onnx::ModelProto from_text(const std::string& text) { return Reader(text).read(); }
+
+}  // namespace nas::onnx_text

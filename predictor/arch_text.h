@@ -1,0 +1,30 @@
+#pragma once
+
+// The predictor's inputs: the ONNX text of an architecture (spaces -> ONNX -> onnx_text), and the
+// label-free targets computed from the same ONNX graph that pretraining regresses.
+
+#include <string>
+#include <vector>
+
+#include "predictor/rlm.h"
+#include "spaces/search_space.h"
+
+namespace nas::predictor {
+
+// Names of the targets computed from an ONNX graph, in the order computed_targets() returns them:
+// "params_M" (trainable parameters, M) and "flops_M" (multiply-accumulates, M), as counted by
+// onnx_text/graph_cost.h.
+const std::vector<std::string>& computed_target_names();
+
+// Text (and, if `computed` is non-null, computed targets) of each genotype's network for `dataset`,
+// built in parallel (TBB); output order = input order. Throws nas::SpaceError for an invalid
+// genotype or dataset.
+std::vector<ArchText> architecture_texts(const spaces::SearchSpace& space, const std::vector<spaces::Genotype>& gs,
+                                         const std::string& dataset,
+                                         std::vector<std::vector<double>>* computed = nullptr);
+
+// Text and computed targets of any ONNX model; `space` is the prefix token (a registered space name).
+ArchText model_text(const onnx::ModelProto& model, const std::string& space);
+std::vector<double> computed_targets(const onnx::ModelProto& model);
+
+}  // namespace nas::predictor

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "predictor/options.h"
+
+namespace nas::predictor {
+
+// Optimisation settings of one training phase (pretraining or fine-tuning): AdamW (Loshchilov &
+// Hutter 2019) with linear warm-up then cosine decay to 10% of `lr`, and gradient-norm clipping.
+struct TrainOptions {
+  int64_t steps = 1000;
+  int64_t batch_size = 32;
+  double lr = 1e-3;
+  int64_t warmup_steps = 100;
+  double weight_decay = 0.01;
+  double clip_norm = 1.0;
+  std::vector<std::string> targets;  // ordered target names decoded in this phase
+};
+
+// Where labelled data comes from and how it is split.
+struct DataOptions {
+  std::string table;                 // CSV under the data directory, e.g. "nb201.csv"
+  std::string arch_column = "arch_str";
+  std::vector<std::string> targets;  // benchmark columns, decoded in this order
+  int64_t train_size = 1000;         // budget of labelled architectures
+  int64_t test_size = 2000;          // held-out architectures (disjoint from train)
+  uint64_t split_seed = 0;
+};
+
+// Everything `nas train` / `nas eval` read from a YAML config (configs/rlm_nb201.yaml).
+struct RlmConfig {
+  std::string source;        // the YAML file, for error messages
+  std::string space = "nb201";
+  std::string dataset;       // network input configuration to emit (space default if empty)
+  DataOptions data;
+  int64_t tokenizer_vocab_size = 512;
+  int64_t tokenizer_corpus_size = 400;  // generated architectures per registered space
+  int64_t number_digits = 4;             // mantissa digits of the number codec
+  int64_t number_exponent_range = 10;    // exponents in [-range, range]
+  int64_t max_targets = 16;              // target-name slots of the decoder vocabulary
+  ModelOptions model;
+  TrainOptions pretrain;     // on targets computed from the ONNX graph (steps 0 = skip)
+  int64_t pretrain_pool = 4000;  // generated architectures pretraining draws from
+  TrainOptions finetune;     // on the benchmark targets
+  DecodeOptions decode;
+  bool mlp_baseline = true;  // `nas eval` / the benchmark also fits the one-hot MLP
+  uint64_t seed = 0;
+  std::string device = "cpu";
+  std::string output = "checkpoints/rlm_nb201";
+};
+
+// Reads a config file. Throws nas::ConfigError "FILE: key.path: reason" for unreadable YAML, unknown
+// keys, wrong types and out-of-range values.
+RlmConfig load_rlm_config(const std::string& path);
+// The same from YAML text (`source` names it in errors).
+RlmConfig parse_rlm_config(const std::string& yaml, const std::string& source);
+// The config as YAML (stored in checkpoints).
+std::string rlm_config_to_yaml(const RlmConfig& config);
+
+}  // namespace nas::predictor

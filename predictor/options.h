@@ -1,0 +1,32 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nas::predictor {
+
+// Sizes of the regression language model (RLM); all set from the `model:` section of the YAML
+// config (see configs/rlm_nb201.yaml). Defaults fit training on a 2-core CPU in minutes.
+struct ModelOptions {
+  int64_t d_model = 128;          // embedding width E
+  int64_t encoder_layers = 2;
+  int64_t decoder_layers = 1;
+  int64_t heads = 4;              // E must be divisible by heads
+  int64_t feed_forward = 256;     // hidden width of each layer's MLP
+  int64_t max_length = 640;       // encoder positions; longer texts are truncated at the end
+  double dropout = 0.0;
+  int64_t src_vocab_size = 0;     // set from the tokenizer
+  int64_t tgt_vocab_size = 0;     // set from the number vocabulary
+  int64_t max_target_tokens = 0;  // 1 + targets * tokens_per_number; set from the task
+};
+
+// How numbers are decoded at inference (see predictor/rlm.h).
+struct DecodeOptions {
+  int64_t samples = 8;       // S constrained samples per target; 0 = greedy (one argmax path)
+  double temperature = 1.0;  // softmax temperature of the sampling
+  uint64_t seed = 0;
+  int64_t batch_size = 64;   // architectures per forward pass
+};
+
+}  // namespace nas::predictor

@@ -1,0 +1,154 @@
+#include "predictor/pipeline.h"
+
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "core/rng.h"
+#include "core/table.h"
+#include "predictor/arch_text.h"
+#include "predictor/metrics.h"
+#include "predictor/mlp_baseline.h"
+
+namespace nas::predictor {
+
+LabelledSplit load_split(const RlmConfig& config, const spaces::SearchSpace& space) {
+  const std::string path = data_path(config.data.table);
+  Table::TypeHints hints = {{config.data.arch_column, ColumnType::kText}};
+  for (const auto& t : config.data.targets) hints.push_back({t, ColumnType::kNumber});
+  Table table = Table::load(path, hints);
+  const size_t need = static_cast<size_t>(config.data.train_size + config.data.test_size);
+  if (table.rows() < need)
+    throw ConfigError(fmt::format("{}: data.train_size + data.test_size = {} but {} has {} rows", config.source, need,
+                                  path, table.rows()));
+  std::vector<size_t> rows(table.rows());
+  std::iota(rows.begin(), rows.end(), size_t{0});
+  Rng rng(config.data.split_seed);
+  rng.shuffle(rows);
+  LabelledSplit split;
+  for (size_t i = 0; i < need; ++i) {
+    size_t r = rows[i];
+    spaces::Genotype g;
+    try {
+      g = space.parse(table.text(r, config.data.arch_column));
+    } catch (const SpaceError& e) {
+      throw DataError(fmt::format("{}:{} (column '{}'): {}", path, r + 2, config.data.arch_column, e.what()));
+    }
+    std::vector<double> y;
+    for (const auto& t : config.data.targets) y.push_back(table.number(r, t));
+    bool train = i < static_cast<size_t>(config.data.train_size);
+    (train ? split.train : split.test).push_back(std::move(g));
+    (train ? split.train_y : split.test_y).push_back(std::move(y));
+  }
+  return split;
+}
+
+BpeTokenizer train_tokenizer(const RlmConfig& config) {
+  std::vector<std::string> corpus;
+  for (const auto& name : spaces::space_names()) {
+    auto space = spaces::make_space(name);
+    Rng rng(derive_seed(config.seed, 101));
+    std::vector<spaces::Genotype> gs;
+    for (int64_t i = 0; i < config.tokenizer_corpus_size; ++i) gs.push_back(space->sample(rng));
+    for (auto& t : architecture_texts(*space, gs, name == config.space ? config.dataset : "")) corpus.push_back(t.text);
+  }
+  BpeTrainOptions options;
+  options.vocab_size = static_cast<int>(config.tokenizer_vocab_size);
+  return BpeTokenizer::train(corpus, options);
+}
+
+Rlm train_rlm(const RlmConfig& config, const spaces::SearchSpace& space, const LabelledSplit& split) {
+  auto t0 = std::chrono::steady_clock::now();
+  BpeTokenizer tokenizer = train_tokenizer(config);
+  Rlm rlm(config, tokenizer);
+  fmt::print(stderr, "rlm: tokenizer {} tokens, model {:.2f} M parameters ({:.1f}s)\n", tokenizer.vocab_size(),
+             static_cast<double>(rlm.parameter_count()) / 1e6,
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  if (config.pretrain.steps > 0) {
+    Rng rng(derive_seed(config.seed, 202));
+    std::vector<spaces::Genotype> pool;
+    for (int64_t i = 0; i < config.pretrain_pool; ++i) pool.push_back(space.sample(rng));
+    std::vector<std::vector<double>> computed;
+    auto texts = architecture_texts(space, pool, config.dataset, &computed);
+    // Pretraining decodes the computed targets named in config.pretrain.targets.
+    const auto& names = computed_target_names();
+    std::vector<std::vector<double>> values(pool.size());
+    for (const auto& t : config.pretrain.targets) {
+      auto it = std::find(names.begin(), names.end(), t);
+      if (it == names.end())
+        throw ConfigError(fmt::format("{}: pretrain.targets: '{}' is not a computed target (known: {})", config.source,
+                                      t, fmt::join(names, ", ")));
+      for (size_t i = 0; i < pool.size(); ++i) values[i].push_back(computed[i][static_cast<size_t>(it - names.begin())]);
+    }
+    rlm.train(texts, values, config.pretrain.targets, config.pretrain, "pretrain");
+  }
+  auto texts = architecture_texts(space, split.train, config.dataset);
+  rlm.train(texts, split.train_y, config.data.targets, config.finetune, "finetune");
+  return rlm;
+}
+
+EvalResult evaluate(const Rlm& rlm, const RlmConfig& config, const spaces::SearchSpace& space,
+                    const LabelledSplit& split) {
+  EvalResult result;
+  auto texts = architecture_texts(space, split.test, config.dataset);
+  auto t0 = std::chrono::steady_clock::now();
+  auto predictions = rlm.predict(texts, config.data.targets, config.decode);
+  result.predict_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.archs_per_second = static_cast<double>(texts.size()) / std::max(1e-9, result.predict_seconds);
+  std::vector<std::vector<double>> mlp_pred;
+  if (config.mlp_baseline) {
+    MlpOptions mo;
+    mo.seed = config.seed;
+    MlpBaseline mlp(space.gene_cardinalities(), mo);
+    mlp.fit(split.train, split.train_y);
+    mlp_pred = mlp.predict(split.test);
+  }
+  for (size_t j = 0; j < config.data.targets.size(); ++j) {
+    std::vector<double> truth, pred, base;
+    for (size_t i = 0; i < split.test.size(); ++i) {
+      truth.push_back(split.test_y[i][j]);
+      pred.push_back(predictions[i].median[j]);
+      if (!mlp_pred.empty()) base.push_back(mlp_pred[i][j]);
+    }
+    TargetScore s;
+    s.target = config.data.targets[j];
+    auto m = rank_metrics(pred, truth);
+    s.n = m.n;
+    s.kendall_tau = m.kendall_tau;
+    s.spearman_rho = m.spearman_rho;
+    s.mlp_kendall_tau = s.mlp_spearman_rho = std::nan("");
+    if (!base.empty()) {
+      auto b = rank_metrics(base, truth);
+      s.mlp_kendall_tau = b.kendall_tau;
+      s.mlp_spearman_rho = b.spearman_rho;
+    }
+    result.scores.push_back(s);
+  }
+  for (const auto& p : predictions) result.predicted.push_back(p.median);
+  return result;
+}
+
+std::string write_eval_report(const EvalResult& r, const RlmConfig& config, const std::string& prefix) {
+  std::string csv = "target,n_test,kendall_tau,spearman_rho,mlp_kendall_tau,mlp_spearman_rho\n";
+  std::string md = fmt::format(
+      "# RLM evaluation: {} ({}), train {} / test {} (split seed {})\n\n"
+      "| target | n | RLM Kendall τ | RLM Spearman ρ | MLP τ | MLP ρ |\n|---|---|---|---|---|---|\n",
+      config.space, config.data.table, config.data.train_size, config.data.test_size, config.data.split_seed);
+  for (const auto& s : r.scores) {
+    csv += fmt::format("{},{},{:.4f},{:.4f},{:.4f},{:.4f}\n", s.target, s.n, s.kendall_tau, s.spearman_rho,
+                       s.mlp_kendall_tau, s.mlp_spearman_rho);
+    md += fmt::format("| {} | {} | {:.4f} | {:.4f} | {:.4f} | {:.4f} |\n", s.target, s.n, s.kendall_tau,
+                      s.spearman_rho, s.mlp_kendall_tau, s.mlp_spearman_rho);
+  }
+  md += fmt::format("\nPrediction: {:.1f} architectures/s ({} samples per target).\n", r.archs_per_second,
+                    config.decode.samples);
+  write_file_atomic(prefix + ".csv", csv);
+  write_file_atomic(prefix + ".md", md);
+  return md;
+}
+
+}  // namespace nas::predictor

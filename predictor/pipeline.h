@@ -1,0 +1,60 @@
+#pragma once
+
+// The RLM workflow behind `nas train` / `nas eval` and experiments/rlm_nb201_benchmark: load the
+// benchmark table, make the fixed seeded train/test split, learn the tokenizer, pretrain on targets
+// computed from the ONNX graph, fine-tune on the benchmark targets, and score the held-out split.
+
+#include <string>
+#include <vector>
+
+#include "predictor/bpe_tokenizer.h"
+#include "predictor/config.h"
+#include "predictor/rlm.h"
+#include "spaces/search_space.h"
+
+namespace nas::predictor {
+
+// Labelled architectures of one benchmark table, split into disjoint train and test sets.
+struct LabelledSplit {
+  std::vector<spaces::Genotype> train, test;
+  std::vector<std::vector<double>> train_y, test_y;  // [arch][target] in config.data.targets order
+};
+
+// Reads config.data.table (under the data directory) and draws the split: rows shuffled with
+// data.split_seed, the first train_size rows train, the next test_size rows test. Throws
+// nas::DataError for a missing column or an architecture string that does not parse (naming the
+// table line), nas::ConfigError if the table has fewer rows than train_size + test_size.
+LabelledSplit load_split(const RlmConfig& config, const spaces::SearchSpace& space);
+
+// Learns the BPE tokenizer from the texts of `config.tokenizer_corpus_size` random architectures of
+// every registered space (seeded by config.seed).
+BpeTokenizer train_tokenizer(const RlmConfig& config);
+
+// Tokenizer + pretraining (computed targets over config.pretrain_pool random architectures of the
+// space) + fine-tuning on split.train. Progress on stderr.
+Rlm train_rlm(const RlmConfig& config, const spaces::SearchSpace& space, const LabelledSplit& split);
+
+// Rank correlations of one target on the held-out split.
+struct TargetScore {
+  std::string target;
+  size_t n = 0;
+  double kendall_tau = 0, spearman_rho = 0;
+  double mlp_kendall_tau = 0, mlp_spearman_rho = 0;  // NaN when the baseline is off
+};
+
+struct EvalResult {
+  std::vector<TargetScore> scores;
+  double predict_seconds = 0;      // RLM prediction time over the test split
+  double archs_per_second = 0;
+  std::vector<std::vector<double>> predicted;  // [test arch][target] medians
+};
+
+// Predicts the test split with `rlm` (config.decode) and, if config.mlp_baseline, fits and scores
+// the one-hot MLP on the identical split.
+EvalResult evaluate(const Rlm& rlm, const RlmConfig& config, const spaces::SearchSpace& space,
+                    const LabelledSplit& split);
+
+// Writes PREFIX.csv and PREFIX.md (atomically) with one row per target; returns the markdown.
+std::string write_eval_report(const EvalResult& result, const RlmConfig& config, const std::string& prefix);
+
+}  // namespace nas::predictor

@@ -1,0 +1,457 @@
+#include "predictor/rlm.h"
+
+#include <torch/types.h>
+#include <torch/cuda.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+#include <torch/serialize.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+#include <torch/utils.h>
+#include <torch/nn/functional/loss.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <numeric>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "core/progress.h"
+#include "core/rng.h"
+#include "predictor/bpe_tokenizer.h"
+#include "predictor/model.h"
+#include "predictor/number_codec.h"
+
+namespace nas::predictor {
+
+namespace {
+
+constexpr const char* kCheckpointFormat = "nas-rlm-checkpoint 1";
+
+torch::Device parse_device(const std::string& name) {
+  try {
+    torch::Device d(name);
+    if (d.is_cuda() && !torch::cuda::is_available())
+      throw ConfigError(fmt::format("device '{}' requested but CUDA is not available in this build", name));
+    return d;
+  } catch (const c10::Error&) {
+    throw ConfigError(fmt::format("unknown device '{}' (expected 'cpu' or 'cuda[:N]')", name));
+  }
+}
+
+// Shuffled epoch order of example indices, reshuffled each epoch with a seeded Rng.
+class BatchSampler {
+ public:
+  BatchSampler(size_t n, uint64_t seed) : order_(n), rng_(seed) {
+    std::iota(order_.begin(), order_.end(), size_t{0});
+    rng_.shuffle(order_);
+  }
+  std::vector<size_t> next(size_t batch) {
+    std::vector<size_t> out;
+    while (out.size() < batch) {
+      if (pos_ == order_.size()) {
+        rng_.shuffle(order_);
+        pos_ = 0;
+      }
+      out.push_back(order_[pos_++]);
+    }
+    return out;
+  }
+
+ private:
+  std::vector<size_t> order_;
+  size_t pos_ = 0;
+  Rng rng_;
+};
+
+}  // namespace
+
+double quantile(std::vector<double> values, double q) {
+  if (values.empty()) return std::numeric_limits<double>::quiet_NaN();
+  std::sort(values.begin(), values.end());
+  double pos = q * static_cast<double>(values.size() - 1);
+  size_t lo = static_cast<size_t>(std::floor(pos));
+  size_t hi = std::min(lo + 1, values.size() - 1);
+  double frac = pos - static_cast<double>(lo);
+  return values[lo] + (values[hi] - values[lo]) * frac;
+}
+
+struct Rlm::Impl {
+  RlmConfig config;
+  std::unique_ptr<BpeTokenizer> tokenizer;
+  std::shared_ptr<P10Codec> codec;
+  std::unique_ptr<NumberVocab> vocab;
+  std::vector<std::string> targets;  // slot order
+  EncoderDecoder model{nullptr};
+  torch::Device device{torch::kCPU};
+
+  int64_t k() const { return vocab->tokens_per_number(); }
+  int64_t target_token(size_t slot) const { return vocab->size() + static_cast<int64_t>(slot); }
+
+  void build(const RlmConfig& c, const BpeTokenizer& tok) {
+    config = c;
+    tokenizer = std::make_unique<BpeTokenizer>(tok);
+    P10Options po;
+    po.num_digits = static_cast<int>(c.number_digits);
+    po.exponent_range = static_cast<int>(c.number_exponent_range);
+    po.out_of_range = OutOfRange::kClamp;
+    codec = std::make_shared<P10Codec>(po);
+    vocab = std::make_unique<NumberVocab>(codec);
+    ModelOptions mo = c.model;
+    mo.src_vocab_size = tokenizer->vocab_size();
+    mo.tgt_vocab_size = vocab->size() + c.max_targets;
+    mo.max_target_tokens = c.max_targets * (1 + k());
+    config.model = mo;
+    device = parse_device(c.device);
+    model = EncoderDecoder(mo);
+    model->to(device);
+  }
+
+  size_t slot_of(const std::string& target, bool create) {
+    auto it = std::find(targets.begin(), targets.end(), target);
+    if (it != targets.end()) return static_cast<size_t>(it - targets.begin());
+    if (!create) throw ConfigError(fmt::format("target '{}' is unknown to this model (known: {})", target,
+                                               fmt::join(targets, ", ")));
+    if (static_cast<int64_t>(targets.size()) >= config.max_targets)
+      throw ConfigError(fmt::format("no free target slot for '{}': the model has max_targets = {}", target,
+                                    config.max_targets));
+    targets.push_back(target);
+    return targets.size() - 1;
+  }
+
+  std::vector<size_t> slots(const std::vector<std::string>& names, bool create) {
+    std::vector<size_t> out;
+    for (const auto& n : names) out.push_back(slot_of(n, create));
+    if (static_cast<int64_t>(names.size() * (1 + k())) > config.model.max_target_tokens)
+      throw ConfigError(fmt::format("{} targets exceed the decoder's {} positions", names.size(),
+                                    config.model.max_target_tokens));
+    return out;
+  }
+
+  std::vector<int64_t> tokenize(const ArchText& a) const {
+    auto ids = tokenizer->encode(a.text, a.space);
+    if (static_cast<int64_t>(ids.size()) > config.model.max_length) ids.resize(config.model.max_length);
+    return {ids.begin(), ids.end()};
+  }
+
+  // Decoder sequence [tgt_0, n.., tgt_1, n.., ...]; a missing (NaN) value becomes pad tokens.
+  std::vector<int64_t> target_sequence(const std::vector<double>& values, const std::vector<size_t>& slot) const {
+    std::vector<int64_t> seq;
+    for (size_t j = 0; j < slot.size(); ++j) {
+      seq.push_back(target_token(slot[j]));
+      if (std::isnan(values[j])) {
+        for (int64_t t = 0; t < k(); ++t) seq.push_back(NumberVocab::kPadId);
+      } else {
+        for (int id : vocab->encode_numbers({values[j]})) seq.push_back(id);
+      }
+    }
+    return seq;
+  }
+
+  torch::Tensor pad_batch(const std::vector<std::vector<int64_t>>& seqs, const std::vector<size_t>& idx) const {
+    size_t len = 0;
+    for (size_t i : idx) len = std::max(len, seqs[i].size());
+    auto t = torch::zeros({static_cast<int64_t>(idx.size()), static_cast<int64_t>(len)}, torch::kLong);
+    auto acc = t.accessor<int64_t, 2>();
+    for (size_t r = 0; r < idx.size(); ++r)
+      for (size_t c = 0; c < seqs[idx[r]].size(); ++c) acc[r][c] = seqs[idx[r]][c];
+    return t.to(device);
+  }
+
+  // Teacher-forced loss over a batch: labels are the next tokens where they are number tokens.
+  torch::Tensor batch_loss(const torch::Tensor& src, const torch::Tensor& seq) {
+    auto memory = model->encode(src);
+    auto logits = model->decode_train(memory, seq);  // [N, L, V]
+    auto labels = torch::zeros_like(seq);
+    const int64_t len = seq.size(1);
+    labels.narrow(1, 0, len - 1).copy_(seq.narrow(1, 1, len - 1));
+    labels.masked_fill_(labels.ge(vocab->size()), NumberVocab::kPadId);  // target-name tokens are inputs only
+    namespace F = torch::nn::functional;
+    return F::cross_entropy(logits.reshape({-1, logits.size(2)}), labels.reshape({-1}),
+                            F::CrossEntropyFuncOptions().ignore_index(NumberVocab::kPadId));
+  }
+};
+
+Rlm::Rlm() : impl_(std::make_unique<Impl>()) {}
+Rlm::Rlm(const RlmConfig& config, const BpeTokenizer& tokenizer) : Rlm() {
+  torch::manual_seed(config.seed);
+  impl_->build(config, tokenizer);
+}
+Rlm::~Rlm() = default;
+Rlm::Rlm(Rlm&&) noexcept = default;
+Rlm& Rlm::operator=(Rlm&&) noexcept = default;
+
+const RlmConfig& Rlm::config() const { return impl_->config; }
+RlmConfig& Rlm::mutable_config() { return impl_->config; }
+const BpeTokenizer& Rlm::tokenizer() const { return *impl_->tokenizer; }
+const std::vector<std::string>& Rlm::known_targets() const { return impl_->targets; }
+
+int64_t Rlm::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& p : impl_->model->parameters()) n += p.numel();
+  return n;
+}
+
+TrainReport Rlm::train(const std::vector<ArchText>& inputs, const std::vector<std::vector<double>>& values,
+                       const std::vector<std::string>& targets, const TrainOptions& options,
+                       const std::string& label) {
+  auto& m = *impl_;
+  NAS_CHECK(inputs.size() == values.size(), "{} inputs but {} value rows", inputs.size(), values.size());
+  TrainReport report;
+  if (options.steps == 0 || inputs.empty()) return report;
+  auto slot = m.slots(targets, /*create=*/true);
+  std::vector<std::vector<int64_t>> src(inputs.size()), seq(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    NAS_CHECK(values[i].size() == targets.size(), "row {} has {} values for {} targets", i, values[i].size(),
+              targets.size());
+    src[i] = m.tokenize(inputs[i]);
+    seq[i] = m.target_sequence(values[i], slot);
+  }
+  torch::manual_seed(derive_seed(m.config.seed, 17, static_cast<uint64_t>(options.steps)));
+  m.model->train();
+  torch::optim::AdamW optimizer(m.model->parameters(),
+                                torch::optim::AdamWOptions(options.lr).weight_decay(options.weight_decay));
+  BatchSampler sampler(inputs.size(), derive_seed(m.config.seed, 23, inputs.size()));
+  Progress progress(label, options.steps, "step");
+  std::vector<double> losses;
+  const double pi = std::acos(-1.0);
+  for (int64_t step = 0; step < options.steps; ++step) {
+    double lr;
+    if (step < options.warmup_steps) {
+      lr = options.lr * static_cast<double>(step + 1) / static_cast<double>(options.warmup_steps);
+    } else {
+      double t = static_cast<double>(step - options.warmup_steps) /
+                 std::max<double>(1.0, static_cast<double>(options.steps - options.warmup_steps));
+      lr = options.lr * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(pi * t)));
+    }
+    for (auto& group : optimizer.param_groups())
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    auto idx = sampler.next(static_cast<size_t>(options.batch_size));
+    auto loss = m.batch_loss(m.pad_batch(src, idx), m.pad_batch(seq, idx));
+    optimizer.zero_grad();
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(m.model->parameters(), options.clip_norm);
+    optimizer.step();
+    losses.push_back(loss.item<double>());
+    size_t w = std::min<size_t>(losses.size(), 50);
+    double recent = std::accumulate(losses.end() - static_cast<long>(w), losses.end(), 0.0) / static_cast<double>(w);
+    progress.update(step + 1, fmt::format("loss={:.4f} lr={:.2e}", recent, lr));
+  }
+  progress.finish(fmt::format("loss={:.4f}", losses.back()));
+  m.model->eval();
+  size_t tenth = std::max<size_t>(1, losses.size() / 10);
+  report.steps = options.steps;
+  report.first_loss = std::accumulate(losses.begin(), losses.begin() + static_cast<long>(tenth), 0.0) / tenth;
+  report.final_loss = std::accumulate(losses.end() - static_cast<long>(tenth), losses.end(), 0.0) / tenth;
+  report.seconds = progress.elapsed_s();
+  return report;
+}
+
+double Rlm::loss(const std::vector<ArchText>& inputs, const std::vector<std::vector<double>>& values,
+                 const std::vector<std::string>& targets) const {
+  auto& m = *impl_;
+  auto slot = m.slots(targets, /*create=*/false);
+  torch::NoGradGuard no_grad;
+  m.model->eval();
+  std::vector<std::vector<int64_t>> src, seq;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    src.push_back(m.tokenize(inputs[i]));
+    seq.push_back(m.target_sequence(values[i], slot));
+  }
+  double total = 0;
+  size_t batches = 0;
+  for (size_t b = 0; b < inputs.size(); b += 64) {
+    std::vector<size_t> idx;
+    for (size_t i = b; i < std::min(inputs.size(), b + 64); ++i) idx.push_back(i);
+    total += m.batch_loss(m.pad_batch(src, idx), m.pad_batch(seq, idx)).item<double>();
+    ++batches;
+  }
+  return batches ? total / static_cast<double>(batches) : 0.0;
+}
+
+std::vector<Prediction> Rlm::predict(const std::vector<ArchText>& inputs, const std::vector<std::string>& targets,
+                                     const DecodeOptions& options) const {
+  auto& m = *impl_;
+  auto slot = m.slots(targets, /*create=*/false);
+  torch::NoGradGuard no_grad;
+  m.model->eval();
+  const bool greedy = options.samples <= 0;
+  const int64_t samples = greedy ? 1 : options.samples;
+  const int64_t k = m.k();
+  const int64_t vocab_size = m.vocab->size();
+  const int64_t full_vocab = m.config.model.tgt_vocab_size;
+  std::vector<Prediction> out(inputs.size());
+  Rng rng(options.seed);
+  for (size_t b = 0; b < inputs.size(); b += static_cast<size_t>(options.batch_size)) {
+    size_t e = std::min(inputs.size(), b + static_cast<size_t>(options.batch_size));
+    std::vector<std::vector<int64_t>> src;
+    std::vector<size_t> idx;
+    for (size_t i = b; i < e; ++i) {
+      src.push_back(m.tokenize(inputs[i]));
+      idx.push_back(i - b);
+    }
+    const int64_t n = static_cast<int64_t>(e - b), rows = n * samples;
+    Memory memory = m.model->encode(m.pad_batch(src, idx));
+    DecoderCache cache;
+    std::vector<std::vector<double>> decoded(static_cast<size_t>(rows));  // per row: one value per target
+    std::vector<std::vector<int>> number(static_cast<size_t>(rows));
+    int64_t pos = 0;
+    auto token = torch::empty({rows}, torch::kLong);
+    for (size_t j = 0; j < slot.size(); ++j) {
+      token.fill_(m.target_token(slot[j]));
+      for (auto& nb : number) nb.clear();
+      for (int64_t t = 0; t < k; ++t) {
+        auto logits = m.model->decode_step(memory, samples, token.to(m.device), pos++, cache)
+                          .to(torch::kCPU, torch::kFloat);  // [R, V]
+        auto acc = logits.accessor<float, 2>();
+        auto next = token.accessor<int64_t, 1>();
+        std::vector<double> p(static_cast<size_t>(vocab_size));
+        for (int64_t r = 0; r < rows; ++r) {
+          auto mask = m.vocab->allowed_next_mask(number[r]);
+          int best = -1;
+          if (greedy) {
+            float best_logit = -std::numeric_limits<float>::infinity();
+            for (int64_t v = 0; v < vocab_size; ++v)
+              if (mask[v] && (best < 0 || acc[r][v] > best_logit)) best = static_cast<int>(v), best_logit = acc[r][v];
+          } else {
+            double mx = -std::numeric_limits<double>::infinity();
+            for (int64_t v = 0; v < vocab_size; ++v)
+              if (mask[v]) mx = std::max(mx, static_cast<double>(acc[r][v]) / options.temperature);
+            double z = 0;
+            for (int64_t v = 0; v < vocab_size; ++v) {
+              p[v] = mask[v] ? std::exp(static_cast<double>(acc[r][v]) / options.temperature - mx) : 0.0;
+              z += p[v];
+            }
+            double u = rng.uniform() * z, c = 0;
+            for (int64_t v = 0; v < vocab_size; ++v) {
+              if (!mask[v]) continue;
+              best = static_cast<int>(v);
+              c += p[v];
+              if (u < c) break;
+            }
+          }
+          NAS_CHECK(best >= 0, "number grammar allows no token after {} tokens", number[r].size());
+          number[r].push_back(best);
+          next[r] = best;
+        }
+        (void)full_vocab;
+      }
+      for (int64_t r = 0; r < rows; ++r) decoded[r].push_back(m.vocab->decode_numbers(number[r])[0]);
+    }
+    for (int64_t a = 0; a < n; ++a) {
+      Prediction& pr = out[b + static_cast<size_t>(a)];
+      for (size_t j = 0; j < slot.size(); ++j) {
+        std::vector<double> vals;
+        for (int64_t s = 0; s < samples; ++s) vals.push_back(decoded[a * samples + s][j]);
+        pr.median.push_back(quantile(vals, 0.5));
+        pr.p10.push_back(quantile(vals, 0.1));
+        pr.p90.push_back(quantile(vals, 0.9));
+      }
+    }
+  }
+  return out;
+}
+
+void Rlm::save(const std::string& dir) const {
+  namespace fs = std::filesystem;
+  auto& m = *impl_;
+  fs::path target(dir);
+  fs::path tmp = target.string() + fmt::format(".tmp.{}", ::getpid());
+  fs::remove_all(tmp);
+  make_dirs(tmp.string());
+  write_file_atomic((tmp / "config.yaml").string(), rlm_config_to_yaml(m.config));
+  write_file_atomic((tmp / "tokenizer.json").string(), m.tokenizer->to_json());
+  std::string meta = std::string(kCheckpointFormat) + "\n";
+  for (const auto& t : m.targets) meta += t + "\n";
+  write_file_atomic((tmp / "targets.txt").string(), meta);
+  {
+    torch::serialize::OutputArchive archive;
+    m.model->to(torch::kCPU);
+    m.model->save(archive);
+    m.model->to(m.device);
+    std::ostringstream os;
+    archive.save_to(os);
+    write_file_atomic((tmp / "model.pt").string(), os.str());
+  }
+  fs::path old = target.string() + fmt::format(".old.{}", ::getpid());
+  std::error_code ec;
+  if (fs::exists(target)) fs::rename(target, old, ec);
+  if (ec) throw CheckpointError(fmt::format("{}: cannot move old checkpoint aside: {}", dir, ec.message()));
+  fs::rename(tmp, target, ec);
+  if (ec) throw CheckpointError(fmt::format("{}: cannot rename checkpoint into place: {}", dir, ec.message()));
+  fs::remove_all(old, ec);
+}
+
+Rlm Rlm::load(const std::string& dir, const std::string& device) {
+  namespace fs = std::filesystem;
+  auto need = [&](const char* name) {
+    fs::path p = fs::path(dir) / name;
+    if (!fs::exists(p)) throw CheckpointError(fmt::format("{}: not a checkpoint (missing {})", dir, name));
+    return p.string();
+  };
+  std::string config_path = need("config.yaml"), tok_path = need("tokenizer.json"), targets_path = need("targets.txt"),
+              model_path = need("model.pt");
+  RlmConfig config;
+  try {
+    config = load_rlm_config(config_path);
+  } catch (const ConfigError& e) {
+    throw CheckpointError(fmt::format("{}: bad checkpoint config: {}", dir, e.what()));
+  }
+  if (!device.empty()) config.device = device;
+  BpeTokenizer tokenizer = [&] {
+    try {
+      return BpeTokenizer::load(tok_path);
+    } catch (const Error& e) {
+      throw CheckpointError(fmt::format("{}: bad tokenizer: {}", dir, e.what()));
+    }
+  }();
+  Rlm rlm;
+  rlm.impl_->build(config, tokenizer);
+  if (rlm.impl_->config.model.src_vocab_size != tokenizer.vocab_size())
+    throw CheckpointError(fmt::format("{}: tokenizer has {} tokens but the model was built for {}", dir,
+                                      tokenizer.vocab_size(), rlm.impl_->config.model.src_vocab_size));
+  std::istringstream meta(read_file(targets_path));
+  std::string line;
+  std::getline(meta, line);
+  if (line != kCheckpointFormat)
+    throw CheckpointError(fmt::format("{}: unknown checkpoint format '{}' (expected '{}')", targets_path, line,
+                                      kCheckpointFormat));
+  while (std::getline(meta, line))
+    if (!line.empty()) rlm.impl_->targets.push_back(line);
+  if (static_cast<int64_t>(rlm.impl_->targets.size()) > config.max_targets)
+    throw CheckpointError(fmt::format("{}: {} targets but max_targets = {}", targets_path,
+                                      rlm.impl_->targets.size(), config.max_targets));
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(model_path);
+  } catch (const c10::Error& e) {
+    throw CheckpointError(fmt::format("{}: unreadable weights file (truncated or not a LibTorch archive)", model_path));
+  }
+  torch::NoGradGuard no_grad;
+  for (auto& item : rlm.impl_->model->named_parameters()) {
+    torch::Tensor stored;
+    try {
+      archive.read(item.key(), stored);
+    } catch (const c10::Error&) {
+      throw CheckpointError(fmt::format("{}: tensor '{}' missing; the weights do not match {}", model_path, item.key(),
+                                        config_path));
+    }
+    if (stored.sizes() != item.value().sizes())
+      throw CheckpointError(fmt::format("{}: tensor '{}' has shape {} but {} implies {}", model_path, item.key(),
+                                        fmt::join(stored.sizes(), "x"), config_path,
+                                        fmt::join(item.value().sizes(), "x")));
+    item.value().copy_(stored);
+  }
+  rlm.impl_->model->eval();
+  return rlm;
+}
+
+}  // namespace nas::predictor

@@ -1,0 +1,91 @@
+#pragma once
+
+// The regression language model (RLM): reads the ONNX text of an architecture and decodes its
+// metrics as number tokens, one target after another, each conditioned on the ones before (after
+// Akhauri et al., "Regression Language Models for Code", arXiv 2509.26476, and Google's regress-lm).
+// This header is torch-free (pimpl), so programs using the predictor do not compile LibTorch.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "predictor/config.h"
+
+namespace nas::predictor {
+
+class BpeTokenizer;
+
+// One architecture as the predictor reads it: its space name (the input's first token) and the
+// text of its ONNX graph (onnx_text/serializer.h).
+struct ArchText {
+  std::string space;
+  std::string text;
+};
+
+// Prediction for one architecture: per target (in the order asked), the median of the S constrained
+// samples and their 10th / 90th percentiles (linear interpolation). Greedy decoding sets all three
+// to the single decoded value. Units are those of the target (%, ms, M params, M FLOPs).
+struct Prediction {
+  std::vector<double> median, p10, p90;
+};
+
+// Loss curve of one training phase.
+struct TrainReport {
+  int64_t steps = 0;
+  double first_loss = 0.0, final_loss = 0.0;  // mean of the first / last 10% of steps
+  double seconds = 0.0;
+};
+
+// The trained (or untrained) model with its tokenizer and number vocabulary.
+// Thread-safety: not thread-safe; use one instance per thread. Memory model: the model lives on the
+// device named in the config ("cpu" or "cuda[:N]").
+class Rlm {
+ public:
+  // A fresh model sized by `config.model` (vocabulary sizes come from `tokenizer` and the codec).
+  Rlm(const RlmConfig& config, const BpeTokenizer& tokenizer);
+  ~Rlm();
+  Rlm(Rlm&&) noexcept;
+  Rlm& operator=(Rlm&&) noexcept;
+
+  // Loads DIR/{config.yaml, tokenizer.json, targets.txt, model.pt}. `device` overrides the config's
+  // device when non-empty. Throws nas::CheckpointError naming the file and the problem (missing
+  // file, tensor missing or of another shape than the config implies, ...).
+  static Rlm load(const std::string& dir, const std::string& device = "");
+  // Writes the checkpoint atomically: into a temporary directory beside DIR, then renamed over it.
+  void save(const std::string& dir) const;
+
+  // One training phase (AdamW, warm-up + cosine decay, clipping; see TrainOptions) on
+  // `inputs[i]` with target values `values[i][j]` for `targets[j]` (NaN = missing: masked out of
+  // the loss). Targets not yet known to the model get a free target slot (max_targets in config).
+  // Shows a progress line with step, loss, rate and ETA on stderr.
+  TrainReport train(const std::vector<ArchText>& inputs, const std::vector<std::vector<double>>& values,
+                    const std::vector<std::string>& targets, const TrainOptions& options,
+                    const std::string& label = "train");
+
+  // Decodes `targets` in order for every input (batched; encoder run once per architecture).
+  // Throws nas::ConfigError for a target the model was never trained on.
+  std::vector<Prediction> predict(const std::vector<ArchText>& inputs, const std::vector<std::string>& targets,
+                                  const DecodeOptions& options) const;
+  // Mean token-level cross-entropy of teacher-forced targets (no update), for tests and monitoring.
+  double loss(const std::vector<ArchText>& inputs, const std::vector<std::vector<double>>& values,
+              const std::vector<std::string>& targets) const;
+
+  const RlmConfig& config() const;
+  RlmConfig& mutable_config();
+  const BpeTokenizer& tokenizer() const;
+  // Target names with a decoder slot, in slot order.
+  const std::vector<std::string>& known_targets() const;
+  // Number of trainable parameters of the network.
+  int64_t parameter_count() const;
+
+ private:
+  Rlm();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Quantile q in [0, 1] of `values` with linear interpolation (numpy's default). Empty -> NaN.
+double quantile(std::vector<double> values, double q);
+
+}  // namespace nas::predictor
