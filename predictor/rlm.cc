@@ -29,6 +29,7 @@
 #include "predictor/bpe_tokenizer.h"
 #include "predictor/model.h"
 #include "predictor/number_codec.h"
+#include "predictor/threads.h"
 
 namespace nas::predictor {
 
@@ -180,7 +181,7 @@ struct Rlm::Impl {
   }
 };
 
-Rlm::Rlm() : impl_(std::make_unique<Impl>()) {}
+Rlm::Rlm() : impl_(std::make_unique<Impl>()) { configure_threads(); }
 Rlm::Rlm(const RlmConfig& config, const BpeTokenizer& tokenizer) : Rlm() {
   torch::manual_seed(config.seed);
   impl_->build(config, tokenizer);
@@ -306,6 +307,8 @@ std::vector<Prediction> Rlm::predict(const std::vector<ArchText>& inputs, const 
     int64_t pos = 0;
     auto token = torch::empty({rows}, torch::kLong);
     for (size_t j = 0; j < slot.size(); ++j) {
+      // The previous target's last number token is an input too (teacher forcing saw it there).
+      if (j > 0) m.model->decode_step(memory, samples, token.to(m.device), pos++, cache);
       token.fill_(m.target_token(slot[j]));
       for (auto& nb : number) nb.clear();
       for (int64_t t = 0; t < k; ++t) {
@@ -374,9 +377,9 @@ void Rlm::save(const std::string& dir) const {
   write_file_atomic((tmp / "targets.txt").string(), meta);
   {
     torch::serialize::OutputArchive archive;
-    m.model->to(torch::kCPU);
-    m.model->save(archive);
-    m.model->to(m.device);
+    // A flat archive keyed by parameter name ("encoder_layers.0.attn.q_proj.weight"), read back
+    // name by name in load() so that a mismatch is reported per tensor.
+    for (const auto& item : m.model->named_parameters()) archive.write(item.key(), item.value().detach().cpu());
     std::ostringstream os;
     archive.save_to(os);
     write_file_atomic((tmp / "model.pt").string(), os.str());

@@ -1,0 +1,230 @@
+#include "predictor/rlm.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "core/table.h"
+#include "predictor/arch_text.h"
+#include "predictor/bpe_tokenizer.h"
+#include "predictor/config.h"
+#include "spaces/search_space.h"
+
+namespace nas::predictor {
+namespace {
+
+const std::vector<std::string> kTargets = {"acc_cifar10", "lat_ms_pixel3"};
+
+// A handful of real NB201 cells with their benchmark accuracy and Pixel3 latency.
+struct Fixture {
+  std::vector<ArchText> texts;
+  std::vector<std::vector<double>> values;
+};
+
+Fixture real_cells(size_t n, size_t stride = 1531) {
+  static Table table = [] {
+    Table t = Table::load(data_path("nb201.csv"), {{"arch_str", ColumnType::kText}});
+    return t;
+  }();
+  auto space = spaces::make_space("nb201");
+  std::vector<spaces::Genotype> gs;
+  Fixture f;
+  for (size_t i = 0; i < n; ++i) {
+    size_t row = (i * stride + 7) % table.rows();
+    gs.push_back(space->parse(table.text(row, "arch_str")));
+    f.values.push_back({table.number(row, "acc_cifar10"), table.number(row, "lat_ms_pixel3")});
+  }
+  f.texts = architecture_texts(*space, gs, "cifar10");
+  return f;
+}
+
+RlmConfig tiny_config() {
+  RlmConfig c = parse_rlm_config(R"(
+space: nb201
+dataset: cifar10
+data: {table: nb201.csv, targets: [acc_cifar10, lat_ms_pixel3], train_size: 8, test_size: 8}
+model: {d_model: 48, encoder_layers: 1, decoder_layers: 1, heads: 4, feed_forward: 96, max_length: 288}
+finetune: {steps: 250, batch_size: 8, lr: 3.0e-3, warmup_steps: 20}
+decode: {samples: 8, batch_size: 16}
+)",
+                                 "tiny.yaml");
+  return c;
+}
+
+BpeTokenizer tokenizer_for(const Fixture& f) {
+  std::vector<std::string> corpus;
+  for (const auto& t : f.texts) corpus.push_back(t.text);
+  BpeTrainOptions o;
+  o.vocab_size = 256;
+  return BpeTokenizer::train(corpus, o);
+}
+
+TEST(RlmTest, TinyModelOverfitsAHandfulOfArchitectures) {
+  Fixture f = real_cells(8);
+  RlmConfig config = tiny_config();
+  Rlm rlm(config, tokenizer_for(f));
+  auto report = rlm.train(f.texts, f.values, kTargets, config.finetune, "overfit");
+  EXPECT_LT(report.final_loss, 0.35 * report.first_loss) << "first " << report.first_loss << " final "
+                                                           << report.final_loss;
+  DecodeOptions greedy;
+  greedy.samples = 0;
+  auto pred = rlm.predict(f.texts, kTargets, greedy);
+  int close = 0;
+  for (size_t i = 0; i < f.texts.size(); ++i) {
+    double acc_err = std::abs(pred[i].median[0] - f.values[i][0]) / f.values[i][0];
+    double lat_err = std::abs(pred[i].median[1] - f.values[i][1]) / f.values[i][1];
+    close += acc_err < 0.05 && lat_err < 0.15;
+    std::cerr << pred[i].median[0] << " vs " << f.values[i][0] << " | " << pred[i].median[1] << " vs "
+              << f.values[i][1] << "\n";
+  }
+  EXPECT_GE(close, 6) << "predictions should approach the training targets";
+}
+
+TEST(RlmTest, SampledPredictionsAreValidNumbersWithOrderedQuantiles) {
+  Fixture f = real_cells(6);
+  RlmConfig config = tiny_config();
+  Rlm rlm(config, tokenizer_for(f));
+  TrainOptions few = config.finetune;
+  few.steps = 20;
+  rlm.train(f.texts, f.values, kTargets, few, "few");
+  DecodeOptions hot;
+  hot.samples = 16;
+  hot.temperature = 3.0;  // flat distributions: every grammar branch gets exercised
+  auto pred = rlm.predict(f.texts, kTargets, hot);
+  ASSERT_EQ(pred.size(), f.texts.size());
+  for (const auto& p : pred) {
+    ASSERT_EQ(p.median.size(), 2u);
+    for (size_t j = 0; j < 2; ++j) {
+      EXPECT_TRUE(std::isfinite(p.median[j]));
+      EXPECT_LE(p.p10[j], p.median[j]);
+      EXPECT_LE(p.median[j], p.p90[j]);
+    }
+  }
+}
+
+TEST(RlmTest, MissingTargetsAreMaskedOutOfTheLoss) {
+  Fixture f = real_cells(6);
+  RlmConfig config = tiny_config();
+  Rlm rlm(config, tokenizer_for(f));
+  TrainOptions few = config.finetune;
+  few.steps = 10;
+  rlm.train(f.texts, f.values, kTargets, few, "few");
+  std::vector<std::vector<double>> first_only, first_missing_second;
+  for (const auto& v : f.values) {
+    first_only.push_back({v[0]});
+    first_missing_second.push_back({v[0], std::nan("")});
+  }
+  // The first target's tokens do not see later positions (causal decoder), so masking the second
+  // target must leave exactly the first target's loss.
+  double a = rlm.loss(f.texts, first_only, {"acc_cifar10"});
+  double b = rlm.loss(f.texts, first_missing_second, kTargets);
+  EXPECT_NEAR(a, b, 1e-5);
+  double full = rlm.loss(f.texts, f.values, kTargets);
+  EXPECT_GT(std::abs(full - a), 1e-4) << "the second target must count when present";
+}
+
+TEST(RlmTest, CheckpointRoundTripGivesIdenticalPredictions) {
+  Fixture f = real_cells(6);
+  RlmConfig config = tiny_config();
+  Rlm rlm(config, tokenizer_for(f));
+  TrainOptions few = config.finetune;
+  few.steps = 15;
+  rlm.train(f.texts, f.values, kTargets, few, "few");
+  auto dir = (std::filesystem::temp_directory_path() / "nas_rlm_ckpt_test").string();
+  std::filesystem::remove_all(dir);
+  rlm.save(dir);
+  rlm.save(dir);  // overwriting an existing checkpoint works and leaves no temporaries
+  int entries = 0;
+  for (auto& e : std::filesystem::directory_iterator(std::filesystem::path(dir).parent_path()))
+    entries += e.path().filename().string().rfind("nas_rlm_ckpt_test", 0) == 0;
+  EXPECT_EQ(entries, 1);
+  Rlm loaded = Rlm::load(dir);
+  EXPECT_EQ(loaded.known_targets(), rlm.known_targets());
+  DecodeOptions d;
+  d.samples = 4;
+  d.seed = 3;
+  auto p1 = rlm.predict(f.texts, kTargets, d);
+  auto p2 = loaded.predict(f.texts, kTargets, d);
+  for (size_t i = 0; i < p1.size(); ++i) {
+    EXPECT_EQ(p1[i].median, p2[i].median);
+    EXPECT_EQ(p1[i].p10, p2[i].p10);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RlmTest, BadCheckpointsGiveClearErrors) {
+  Fixture f = real_cells(4);
+  RlmConfig config = tiny_config();
+  Rlm rlm(config, tokenizer_for(f));
+  auto dir = (std::filesystem::temp_directory_path() / "nas_rlm_bad_ckpt").string();
+  std::filesystem::remove_all(dir);
+  auto message = [&] {
+    try {
+      Rlm::load(dir);
+    } catch (const CheckpointError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message().find("missing config.yaml"), std::string::npos);
+  rlm.save(dir);
+  // Weights truncated on disk.
+  std::string weights = read_file(dir + "/model.pt");
+  write_file_atomic(dir + "/model.pt", weights.substr(0, weights.size() / 2));
+  EXPECT_NE(message().find("unreadable weights file"), std::string::npos);
+  // Config that does not match the weights.
+  rlm.save(dir);
+  std::string yaml = read_file(dir + "/config.yaml");
+  auto pos = yaml.find("d_model: 48");
+  ASSERT_NE(pos, std::string::npos);
+  write_file_atomic(dir + "/config.yaml", yaml.replace(pos, 11, "d_model: 64"));
+  EXPECT_NE(message().find("has shape"), std::string::npos) << message();
+  // Unknown format line.
+  rlm.save(dir);
+  write_file_atomic(dir + "/targets.txt", "something else\n");
+  EXPECT_NE(message().find("unknown checkpoint format"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RlmTest, UnknownTargetIsAConfigError) {
+  Fixture f = real_cells(2);
+  Rlm rlm(tiny_config(), tokenizer_for(f));
+  EXPECT_THROW(rlm.predict(f.texts, {"lat_ms_nowhere"}, {}), ConfigError);
+}
+
+TEST(RlmConfigTest, ErrorsNameTheFileAndKey) {
+  auto error = [](const std::string& yaml) {
+    try {
+      parse_rlm_config(yaml, "c.yaml");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string base = "data: {table: nb201.csv, targets: [acc_cifar10]}\n";
+  EXPECT_EQ(error(base + "modle: {d_model: 3}\n"), "c.yaml: modle: unknown key");
+  EXPECT_EQ(error(base + "model: {d_model: 30, heads: 4}\n"),
+            "c.yaml: model.heads: d_model must be a positive multiple of heads");
+  EXPECT_NE(error(base + "finetune: {steps: many}\n").find("c.yaml: finetune.steps: wrong type"), std::string::npos);
+  EXPECT_NE(error("data: {targets: [a]}\n").find("data.table: required"), std::string::npos);
+  EXPECT_NE(error("data: [1, 2\n").find("invalid YAML"), std::string::npos);
+  EXPECT_EQ(error(base + "device: tpu\n"), "c.yaml: device: must be 'cpu' or 'cuda[:N]'");
+  EXPECT_NO_THROW(load_rlm_config(std::string(NAS_TEST_DATA_DIR) + "/../../configs/rlm_nb201.yaml"));
+  EXPECT_THROW(load_rlm_config("/nonexistent.yaml"), ConfigError);
+}
+
+TEST(QuantileTest, LinearInterpolation) {
+  EXPECT_DOUBLE_EQ(quantile({1, 2, 3, 4}, 0.5), 2.5);
+  EXPECT_DOUBLE_EQ(quantile({5, 1, 3}, 0.0), 1.0);
+  EXPECT_DOUBLE_EQ(quantile({5, 1, 3}, 1.0), 5.0);
+  EXPECT_NEAR(quantile({0, 10}, 0.1), 1.0, 1e-12);
+  EXPECT_TRUE(std::isnan(quantile({}, 0.5)));
+}
+
+}  // namespace
+}  // namespace nas::predictor
