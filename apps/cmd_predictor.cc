@@ -41,7 +41,7 @@ void add_train(CLI::App& app) {
     fmt::print("saved checkpoint {}\n", config.output);
     if (o->eval) {
       auto result = predictor::evaluate(rlm, config, *space, split);
-      std::cout << predictor::write_eval_report(result, config, config.output + "/eval");
+      std::cout << predictor::write_eval_report(result, config, config.output + "/eval", &split);
     }
   });
 }
@@ -152,7 +152,7 @@ void add_eval(CLI::App& app) {
     auto split = predictor::load_split(config, *space);
     auto result = predictor::evaluate(rlm, config, *space, split);
     std::string prefix = o->output.empty() ? "results/eval_" + config.space : o->output;
-    std::cout << predictor::write_eval_report(result, config, prefix);
+    std::cout << predictor::write_eval_report(result, config, prefix, &split);
     fmt::print("wrote {}.csv and {}.md\n", prefix, prefix);
   });
 }

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "nas 0.1");
   nas::apps::add_space_commands(app);
+  nas::apps::add_search_commands(app);
 #ifdef NAS_WITH_PREDICTOR
   nas::apps::add_predictor_commands(app);
 #endif

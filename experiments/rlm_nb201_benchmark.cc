@@ -3,7 +3,8 @@
 // latency on pixel3, eyeriss, gold_6226, titan_rtx_1; the one-hot MLP on the identical split; wall
 // time of train + eval; prediction throughput over all 15,625 cells with sampling.
 //
-// Usage: rlm_nb201_benchmark [CONFIG=configs/rlm_nb201.yaml] [--no-throughput] [--out PREFIX]
+// Usage: rlm_nb201_benchmark [CONFIG=configs/rlm_nb201.yaml] [--no-throughput] [--out PREFIX] [--save DIR]
+// --save writes the trained model as a checkpoint (for `nas predict` / `nas eval`).
 
 #include <chrono>
 #include <cstring>
@@ -19,11 +20,12 @@
 int main(int argc, char** argv) {
   using namespace nas;
   try {
-    std::string config_path = "configs/rlm_nb201.yaml", out = "results/rlm_nb201";
+    std::string config_path = "configs/rlm_nb201.yaml", out = "results/rlm_nb201", save;
     bool throughput = true;
     for (int i = 1; i < argc; ++i) {
       if (!std::strcmp(argv[i], "--no-throughput")) throughput = false;
       else if (!std::strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+      else if (!std::strcmp(argv[i], "--save") && i + 1 < argc) save = argv[++i];
       else config_path = argv[i];
     }
     auto t0 = std::chrono::steady_clock::now();
@@ -32,8 +34,9 @@ int main(int argc, char** argv) {
     auto split = predictor::load_split(config, *space);
     auto rlm = predictor::train_rlm(config, *space, split);
     auto result = predictor::evaluate(rlm, config, *space, split);
+    if (!save.empty()) rlm.save(save);
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::string md = predictor::write_eval_report(result, config, out);
+    std::string md = predictor::write_eval_report(result, config, out, &split);
     std::cout << md << fmt::format("\nTrain + eval wall time: {:.1f} s ({:.1f} min)\n", wall, wall / 60.0);
     if (throughput && space->size()) {
       std::vector<spaces::Genotype> all;

@@ -871,21 +871,23 @@ class Writer {
         fn.implicit[i] = ok;
       }
     }
+    const std::vector<bool> candidate = fn.implicit;
 
     while (true) {
       compute_vars(fn);
       bool changed = false;
       fn.weight_text.assign(nf, "");
-      const auto names = var_names(fn);
-      const auto vals = var_values_at_calls(fn);
       for (int i = 0; i < nf; ++i) {
         if (!fn.implicit[i]) continue;
-        auto text = implicit_weight_text(fn, i, names, vals);
+        // Variables are recomputed after each formal turns explicit (below): its shape pattern may
+        // define the variables that later formals need.
+        auto text = implicit_weight_text(fn, i, var_names(fn), var_values_at_calls(fn));
         if (text) {
           fn.weight_text[i] = *text;
         } else {
           fn.implicit[i] = false;
           changed = true;
+          compute_vars(fn);  // its shape pattern may define the variables later formals need
         }
       }
       // The reader appends implicit formals after the listed ones, in order of first use.
@@ -904,6 +906,34 @@ class Writer {
         changed = true;
       }
       if (!changed) break;
+    }
+    // Second pass: grow the implicit tail backwards with formals that failed only for want of the dim
+    // variables that the listed weight formals declare.
+    if (options_.implicit_function_weights && all_main) {
+      while (true) {
+        int start = nf;
+        while (start > 0 && fn.implicit[start - 1]) --start;
+        int i = start - 1;
+        if (i < 0 || !candidate[i]) break;
+        if (start < nf && !(first_use[i] < first_use[start])) break;
+        fn.implicit[i] = true;
+        compute_vars(fn);
+        const auto names = var_names(fn);
+        const auto vals = var_values_at_calls(fn);
+        bool ok = true;
+        for (int j = i; j < nf && ok; ++j) ok = implicit_weight_text(fn, j, names, vals).has_value();
+        if (!ok) {
+          fn.implicit[i] = false;
+          compute_vars(fn);
+          break;
+        }
+      }
+      compute_vars(fn);
+      const auto names = var_names(fn);
+      const auto vals = var_values_at_calls(fn);
+      fn.weight_text.assign(nf, "");
+      for (int j = 0; j < nf; ++j)
+        if (fn.implicit[j]) fn.weight_text[j] = *implicit_weight_text(fn, j, names, vals);
     }
   }
 

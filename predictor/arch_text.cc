@@ -3,18 +3,20 @@
 #include <tbb/parallel_for.h>
 
 #include "onnx_text/graph_cost.h"
+#include "onnx_text/graph_depth.h"
 #include "onnx_text/serializer.h"
 
 namespace nas::predictor {
 
 const std::vector<std::string>& computed_target_names() {
-  static const std::vector<std::string> names = {"params_M", "flops_M"};
+  static const std::vector<std::string> names = {"params_M", "flops_M", "depth_max", "depth_min"};
   return names;
 }
 
 std::vector<double> computed_targets(const onnx::ModelProto& model) {
   auto cost = onnx_text::graph_cost(model);
-  return {cost.params_M, cost.flops_M};
+  auto depth = onnx_text::graph_depth(model);
+  return {cost.params_M, cost.flops_M, static_cast<double>(depth.longest), static_cast<double>(depth.shortest)};
 }
 
 ArchText model_text(const onnx::ModelProto& model, const std::string& space) {

@@ -13,7 +13,8 @@ namespace nas::predictor {
 
 // Names of the targets computed from an ONNX graph, in the order computed_targets() returns them:
 // "params_M" (trainable parameters, M) and "flops_M" (multiply-accumulates, M), as counted by
-// onnx_text/graph_cost.h.
+// onnx_text/graph_cost.h; "depth_max" and "depth_min" (weighted layers on the longest / shortest
+// input-to-output path, onnx_text/graph_depth.h).
 const std::vector<std::string>& computed_target_names();
 
 // Text (and, if `computed` is non-null, computed targets) of each genotype's network for `dataset`,

@@ -94,6 +94,7 @@ RlmConfig parse_rlm_config(const std::string& yaml, const std::string& source) {
     top.get("mlp_baseline", &c.mlp_baseline);
     top.get("max_targets", &c.max_targets);
     top.get("pretrain_pool", &c.pretrain_pool);
+    top.get("pretrain_cache", &c.pretrain_cache);
     {
       Section d(top.child("data"), "data", source);
       d.get("table", &c.data.table);
@@ -186,6 +187,7 @@ std::string rlm_config_to_yaml(const RlmConfig& c) {
       << c.mlp_baseline;
   out << YAML::Key << "max_targets" << YAML::Value << c.max_targets;
   out << YAML::Key << "pretrain_pool" << YAML::Value << c.pretrain_pool;
+  out << YAML::Key << "pretrain_cache" << YAML::Value << c.pretrain_cache;
   out << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "table" << YAML::Value << c.data.table << YAML::Key << "arch_column" << YAML::Value
       << c.data.arch_column;

@@ -44,6 +44,9 @@ struct RlmConfig {
   ModelOptions model;
   TrainOptions pretrain;     // on targets computed from the ONNX graph (steps 0 = skip)
   int64_t pretrain_pool = 4000;  // generated architectures pretraining draws from
+  // If set: a checkpoint of the tokenizer + pretrained model. train_rlm() loads it when it exists
+  // (skipping tokenizer learning and pretraining) and writes it after pretraining otherwise.
+  std::string pretrain_cache;
   TrainOptions finetune;     // on the benchmark targets
   DecodeOptions decode;
   bool mlp_baseline = true;  // `nas eval` / the benchmark also fits the one-hot MLP

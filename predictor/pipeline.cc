@@ -1,6 +1,9 @@
 #include "predictor/pipeline.h"
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <limits>
 #include <cmath>
 #include <numeric>
 
@@ -9,6 +12,7 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "core/rng.h"
+#include "core/svg_plot.h"
 #include "core/table.h"
 #include "predictor/arch_text.h"
 #include "predictor/metrics.h"
@@ -61,8 +65,53 @@ BpeTokenizer train_tokenizer(const RlmConfig& config) {
   return BpeTokenizer::train(corpus, options);
 }
 
+namespace {
+
+// The cached pretrained model is reused only if it was built with the same model, tokenizer, number
+// codec and pretraining settings.
+bool same_pretraining(const RlmConfig& a, const RlmConfig& b) {
+  auto key = [](const RlmConfig& c) {
+    RlmConfig k;
+    k.space = c.space;
+    k.dataset = c.dataset;
+    k.seed = c.seed;
+    k.tokenizer_vocab_size = c.tokenizer_vocab_size;
+    k.tokenizer_corpus_size = c.tokenizer_corpus_size;
+    k.number_digits = c.number_digits;
+    k.number_exponent_range = c.number_exponent_range;
+    k.max_targets = c.max_targets;
+    k.model = c.model;
+    k.model.src_vocab_size = k.model.tgt_vocab_size = k.model.max_target_tokens = 0;
+    k.pretrain = c.pretrain;
+    k.pretrain_pool = c.pretrain_pool;
+    k.data = {};
+    k.finetune = {};
+    return rlm_config_to_yaml(k);
+  };
+  return key(a) == key(b);
+}
+
+}  // namespace
+
 Rlm train_rlm(const RlmConfig& config, const spaces::SearchSpace& space, const LabelledSplit& split) {
   auto t0 = std::chrono::steady_clock::now();
+  if (!config.pretrain_cache.empty() && std::filesystem::exists(config.pretrain_cache + "/model.pt")) {
+    Rlm cached = Rlm::load(config.pretrain_cache, config.device);
+    if (same_pretraining(cached.config(), config)) {
+      fmt::print(stderr, "rlm: reusing the pretrained model in {}\n", config.pretrain_cache);
+      RlmConfig& c = cached.mutable_config();
+      c.data = config.data;
+      c.finetune = config.finetune;
+      c.decode = config.decode;
+      c.output = config.output;
+      c.mlp_baseline = config.mlp_baseline;
+      c.pretrain_cache = config.pretrain_cache;
+      auto texts = architecture_texts(space, split.train, config.dataset);
+      cached.train(texts, split.train_y, config.data.targets, config.finetune, "finetune");
+      return cached;
+    }
+    fmt::print(stderr, "rlm: {} was pretrained with other settings; pretraining again\n", config.pretrain_cache);
+  }
   BpeTokenizer tokenizer = train_tokenizer(config);
   Rlm rlm(config, tokenizer);
   fmt::print(stderr, "rlm: tokenizer {} tokens, model {:.2f} M parameters ({:.1f}s)\n", tokenizer.vocab_size(),
@@ -85,6 +134,10 @@ Rlm train_rlm(const RlmConfig& config, const spaces::SearchSpace& space, const L
       for (size_t i = 0; i < pool.size(); ++i) values[i].push_back(computed[i][static_cast<size_t>(it - names.begin())]);
     }
     rlm.train(texts, values, config.pretrain.targets, config.pretrain, "pretrain");
+    if (!config.pretrain_cache.empty()) {
+      rlm.save(config.pretrain_cache);
+      fmt::print(stderr, "rlm: saved the pretrained model to {}\n", config.pretrain_cache);
+    }
   }
   auto texts = architecture_texts(space, split.train, config.dataset);
   rlm.train(texts, split.train_y, config.data.targets, config.finetune, "finetune");
@@ -132,7 +185,8 @@ EvalResult evaluate(const Rlm& rlm, const RlmConfig& config, const spaces::Searc
   return result;
 }
 
-std::string write_eval_report(const EvalResult& r, const RlmConfig& config, const std::string& prefix) {
+std::string write_eval_report(const EvalResult& r, const RlmConfig& config, const std::string& prefix,
+                              const LabelledSplit* split) {
   std::string csv = "target,n_test,kendall_tau,spearman_rho,mlp_kendall_tau,mlp_spearman_rho\n";
   std::string md = fmt::format(
       "# RLM evaluation: {} ({}), train {} / test {} (split seed {})\n\n"
@@ -146,6 +200,38 @@ std::string write_eval_report(const EvalResult& r, const RlmConfig& config, cons
   }
   md += fmt::format("\nPrediction: {:.1f} architectures/s ({} samples per target).\n", r.archs_per_second,
                     config.decode.samples);
+  if (split && split->test_y.size() == r.predicted.size()) {
+    md += "\nPredicted vs. true on the held-out split:";
+    for (size_t j = 0; j < r.scores.size(); ++j) {
+      PlotSeries points;
+      points.label = fmt::format("RLM median (Kendall tau {:.3f})", r.scores[j].kendall_tau);
+      points.marker_size = 2.0;
+      points.opacity = 0.5;
+      double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+      for (size_t i = 0; i < r.predicted.size(); ++i) {
+        double t = split->test_y[i][j], p = r.predicted[i][j];
+        if (std::isnan(t) || std::isnan(p)) continue;
+        points.x.push_back(t);
+        points.y.push_back(p);
+        lo = std::min({lo, t, p});
+        hi = std::max({hi, t, p});
+      }
+      SvgPlot plot(fmt::format("{}: predicted vs. true ({} test architectures)", r.scores[j].target, points.x.size()),
+                   "true " + r.scores[j].target, "predicted " + r.scores[j].target);
+      PlotSeries diagonal;
+      diagonal.label = "y = x";
+      diagonal.style = SeriesStyle::kLine;
+      diagonal.color = "#888888";
+      diagonal.x = diagonal.y = {lo, hi};
+      plot.add(points);
+      plot.add(diagonal);
+      plot.set_legend(LegendPosition::kTopLeft);
+      std::string file = fmt::format("{}_{}.svg", prefix, r.scores[j].target);
+      plot.save(file);
+      md += fmt::format(" [{}]({})", r.scores[j].target, file.substr(file.find_last_of('/') + 1));
+    }
+    md += "\n";
+  }
   write_file_atomic(prefix + ".csv", csv);
   write_file_atomic(prefix + ".md", md);
   return md;

@@ -54,7 +54,10 @@ struct EvalResult {
 EvalResult evaluate(const Rlm& rlm, const RlmConfig& config, const spaces::SearchSpace& space,
                     const LabelledSplit& split);
 
-// Writes PREFIX.csv and PREFIX.md (atomically) with one row per target; returns the markdown.
-std::string write_eval_report(const EvalResult& result, const RlmConfig& config, const std::string& prefix);
+// Writes PREFIX.csv and PREFIX.md (atomically) with one row per target and, when `split` (the split
+// `result` was computed on) is given, a predicted-vs-true scatter plot PREFIX_<target>.svg per target.
+// Returns the markdown.
+std::string write_eval_report(const EvalResult& result, const RlmConfig& config, const std::string& prefix,
+                              const LabelledSplit* split = nullptr);
 
 }  // namespace nas::predictor

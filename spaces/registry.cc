@@ -5,7 +5,11 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "spaces/darts.h"
+#include "spaces/fbnet.h"
+#include "spaces/nb101.h"
 #include "spaces/nb201.h"
+#include "spaces/ofa_mbv3.h"
 
 namespace nas::spaces {
 namespace {
@@ -16,7 +20,13 @@ void register_space(SpaceRegistry& registry, const std::string& name) {
 }
 
 // The one list of built-in spaces.
-void register_builtin_spaces(SpaceRegistry& registry) { register_space<Nb201Space>(registry, "nb201"); }
+void register_builtin_spaces(SpaceRegistry& registry) {
+  register_space<Nb101Space>(registry, "nb101");
+  register_space<Nb201Space>(registry, "nb201");
+  register_space<FbnetSpace>(registry, "fbnet");
+  register_space<OfaMbv3Space>(registry, "ofa_mbv3");
+  register_space<DartsSpace>(registry, "darts");
+}
 
 }  // namespace
 

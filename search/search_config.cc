@@ -1,0 +1,262 @@
+#include "search/search_config.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "core/table.h"
+#include "spaces/search_space.h"
+
+namespace nas::search {
+namespace {
+
+// " (line N)" for a node that has a position in the file.
+std::string line_of(const YAML::Node& node) {
+  if (!node || node.Mark().line < 0) return "";
+  return fmt::format(" (line {})", node.Mark().line + 1);
+}
+
+// Reads typed values from one YAML mapping, naming the file and the key path in every error, and
+// rejecting keys nobody asked for.
+class Section {
+ public:
+  Section(const YAML::Node& node, std::string path, const std::string& source)
+      : node_(node), path_(std::move(path)), source_(source) {
+    if (node_ && !node_.IsNull() && !node_.IsMap())
+      fail(path_.empty() ? "(top level)" : path_, "expected a mapping" + line_of(node_));
+  }
+  // Checks for unknown keys; call once all keys are read.
+  void finish() const {
+    if (!node_ || node_.IsNull()) return;
+    for (const auto& kv : node_) {
+      auto key = kv.first.as<std::string>();
+      if (!used_.count(key)) fail(full(key), "unknown key" + line_of(kv.first));
+    }
+  }
+  [[noreturn]] void fail(const std::string& key, const std::string& why) const {
+    throw ConfigError(fmt::format("{}: {}: {}", source_, key, why));
+  }
+  YAML::Node child(const std::string& key) {
+    used_.insert(key);
+    return node_ && !node_.IsNull() && node_[key] ? node_[key] : YAML::Node();
+  }
+  template <typename T>
+  bool get(const std::string& key, T* out) {
+    YAML::Node n = child(key);
+    if (!n || n.IsNull()) return false;
+    if (!n.IsScalar()) fail(full(key), "expected a single value" + line_of(n));
+    try {
+      *out = n.as<T>();
+    } catch (const YAML::Exception&) {
+      fail(full(key), fmt::format("wrong type '{}'{}", n.Scalar(), line_of(n)));
+    }
+    return true;
+  }
+  // Throws "FILE: key: WHY (line N)" unless `ok`.
+  void require(bool ok, const std::string& key, const std::string& why) {
+    if (!ok) fail(full(key), why + line_of(child(key)));
+  }
+  std::string full(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  const std::string& source() const { return source_; }
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  const std::string& source_;
+  std::set<std::string> used_;
+};
+
+ReferenceSpec parse_reference(const std::string& text, Section& s, const std::string& key) {
+  ReferenceSpec r;
+  if (text == "median") {
+    r.quantile = 0.5;
+    return r;
+  }
+  if (text.size() >= 2 && text[0] == 'p' && text.find_first_not_of("0123456789.", 1) == std::string::npos) {
+    char* end = nullptr;
+    double percent = std::strtod(text.c_str() + 1, &end);
+    if (end == text.c_str() + text.size() && percent >= 0 && percent <= 100) {
+      r.quantile = percent / 100.0;
+      return r;
+    }
+  }
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (!text.empty() && end == text.c_str() + text.size() && std::isfinite(v)) {
+    r.fixed = true;
+    r.value = v;
+    return r;
+  }
+  s.fail(s.full(key),
+         fmt::format("'{}' is not a number, 'median' or a percentile 'pNN'{}", text, line_of(s.child(key))));
+}
+
+}  // namespace
+
+std::vector<Objective> SearchConfig::problem_objectives() const {
+  std::vector<Objective> out;
+  for (const auto& o : objectives) out.push_back({o.name, o.direction});
+  return out;
+}
+
+std::vector<std::string> SearchConfig::constraint_names() const {
+  std::vector<std::string> out;
+  for (const auto& c : constraints) out.push_back(c.to_string());
+  return out;
+}
+
+std::string SearchConfig::table_path() const {
+  if (table.empty()) return "";
+  if (std::filesystem::path(table).is_absolute()) return table;
+  return data_path(table);
+}
+
+SearchConfig parse_search_config(const std::string& yaml, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(
+        fmt::format("{}:{}:{}: invalid YAML: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+  SearchConfig c;
+  c.source = source;
+  c.table = "nb201.csv";
+  Section top(root, "", source);
+  top.get("space", &c.space);
+  top.get("dataset", &c.dataset);
+  top.get("table", &c.table);
+  top.get("arch_column", &c.arch_column);
+  top.get("output", &c.output);
+  top.get("export_onnx", &c.export_onnx);
+  top.get("threads", &c.threads);
+  top.get("population", &c.nsga2.population_size);
+  top.get("generations", &c.nsga2.generations);
+  top.get("crossover_prob", &c.nsga2.crossover_prob);
+  top.get("mutation_prob", &c.nsga2.mutation_prob);
+  top.get("seed", &c.nsga2.seed);
+
+  // Space and dataset.
+  std::unique_ptr<spaces::SearchSpace> space;
+  try {
+    space = spaces::make_space(c.space);
+  } catch (const ConfigError& e) {
+    top.fail("space", e.what() + line_of(top.child("space")));
+  }
+  if (!c.dataset.empty()) {
+    auto ds = space->datasets();
+    top.require(
+        std::find(ds.begin(), ds.end(), c.dataset) != ds.end(), "dataset",
+        fmt::format("unknown dataset '{}' of space {}; known: {}", c.dataset, c.space, fmt::join(ds, ", ")));
+  }
+
+  // Objectives.
+  YAML::Node objectives = top.child("objectives");
+  if (!objectives || objectives.IsNull()) top.fail("objectives", "missing: list at least one objective");
+  if (!objectives.IsSequence() || objectives.size() == 0)
+    top.fail("objectives", "expected a non-empty list of {name, direction}" + line_of(objectives));
+  std::set<std::string> names;
+  for (size_t i = 0; i < objectives.size(); ++i) {
+    std::string path = fmt::format("objectives[{}]", i);
+    Section o(objectives[i], path, source);
+    ObjectiveSpec spec;
+    if (!o.get("name", &spec.name) || spec.name.empty())
+      o.fail(o.full("name"), "missing" + line_of(objectives[i]));
+    std::string direction;
+    if (!o.get("direction", &direction))
+      o.fail(o.full("direction"), "missing ('min' or 'max')" + line_of(objectives[i]));
+    try {
+      spec.direction = parse_direction(direction);
+    } catch (const ConfigError& e) {
+      o.fail(o.full("direction"), e.what() + line_of(o.child("direction")));
+    }
+    spec.reference.quantile = spec.direction == Direction::kMaximize ? 0.5 : 0.9;
+    std::string reference;
+    if (o.get("reference", &reference)) spec.reference = parse_reference(reference, o, "reference");
+    o.finish();
+    if (!names.insert(spec.name).second)
+      o.fail(o.full("name"), fmt::format("objective '{}' declared twice{}", spec.name, line_of(o.child("name"))));
+    c.objectives.push_back(spec);
+  }
+
+  // Constraints.
+  YAML::Node constraints = top.child("constraints");
+  if (constraints && !constraints.IsNull()) {
+    if (!constraints.IsSequence())
+      top.fail("constraints", "expected a list like [\"lat_ms_pixel3 <= 15\"]" + line_of(constraints));
+    std::set<std::string> seen;
+    for (size_t i = 0; i < constraints.size(); ++i) {
+      std::string key = fmt::format("constraints[{}]", i);
+      if (!constraints[i].IsScalar())
+        top.fail(key, "expected a string like \"lat_ms_pixel3 <= 15\"" + line_of(constraints[i]));
+      try {
+        c.constraints.push_back(MetricConstraint::parse(constraints[i].Scalar()));
+      } catch (const ConfigError& e) {
+        top.fail(key, e.what() + line_of(constraints[i]));
+      }
+      if (!seen.insert(c.constraints.back().to_string()).second)
+        top.fail(key, "declared twice" + line_of(constraints[i]));
+    }
+  }
+
+  // Evaluator.
+  {
+    Section e(top.child("evaluator"), "evaluator", source);
+    auto& ev = c.evaluator;
+    e.get("type", &ev.type);
+    e.get("checkpoint", &ev.checkpoint);
+    e.get("rlm_config", &ev.rlm_config);
+    e.get("budget", &ev.budget);
+    e.get("device", &ev.device);
+    e.get("samples", &ev.samples);
+    std::string statistic;
+    if (e.get("statistic", &statistic)) {
+      try {
+        ev.statistic = parse_statistic(statistic);
+      } catch (const ConfigError& err) {
+        e.fail(e.full("statistic"), err.what() + line_of(e.child("statistic")));
+      }
+    }
+    e.finish();
+    e.require(ev.type == "rlm" || ev.type == "table", "type",
+              fmt::format("unknown evaluator '{}'; expected 'rlm' or 'table'", ev.type));
+    if (ev.type == "rlm") {
+      e.require(!ev.checkpoint.empty(), "checkpoint", "the rlm evaluator needs a checkpoint directory");
+      e.require(ev.budget >= 1, "budget", fmt::format("must be >= 1, got {}", ev.budget));
+      e.require(ev.samples >= -1, "samples",
+                fmt::format("must be >= 0 (or -1 = the checkpoint's), got {}", ev.samples));
+    }
+    if (ev.type == "table") e.require(!c.table.empty(), "type", "the table evaluator needs a `table`");
+  }
+  top.finish();
+
+  top.require(c.nsga2.population_size >= 2, "population",
+              fmt::format("must be >= 2, got {}", c.nsga2.population_size));
+  top.require(c.nsga2.generations >= 1, "generations", fmt::format("must be >= 1, got {}", c.nsga2.generations));
+  top.require(c.nsga2.crossover_prob >= 0 && c.nsga2.crossover_prob <= 1, "crossover_prob",
+              fmt::format("must be in [0, 1], got {}", c.nsga2.crossover_prob));
+  top.require(c.nsga2.mutation_prob >= 0 && c.nsga2.mutation_prob <= 1, "mutation_prob",
+              fmt::format("must be in [0, 1], got {}", c.nsga2.mutation_prob));
+  top.require(c.threads >= 0, "threads", fmt::format("must be >= 0 (0 = all cores), got {}", c.threads));
+  top.require(!c.output.empty(), "output", "must name the results folder");
+  top.require(!c.arch_column.empty(), "arch_column", "must not be empty");
+  return c;
+}
+
+SearchConfig load_search_config(const std::string& path) {
+  std::string text;
+  try {
+    text = read_file(path);
+  } catch (const Error& e) {
+    throw ConfigError(e.what());
+  }
+  return parse_search_config(text, path);
+}
+
+}  // namespace nas::search
