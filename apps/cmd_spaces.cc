@@ -193,6 +193,7 @@ void add_check(CLI::App& app) {
       int64_t k = ++done;
       if (k % 256 == 0) progress.update(k);
     });
+    progress.update(static_cast<int64_t>(n));
     progress.finish();
     size_t failures = 0;
     for (size_t r = 0; r < n; ++r) {

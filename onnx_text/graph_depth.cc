@@ -43,17 +43,17 @@ GraphDepth graph_depth(const onnx::ModelProto& input) {
       span.longest = std::max(span.longest, it->second.longest);
       span.shortest = std::min(span.shortest, it->second.shortest);
     }
+    const bool self_difference = node.domain().empty() && node.op_type() == "Sub" && node.input_size() == 2 &&
+                                 node.input(0) == node.input(1);
     for (const auto& out : node.output()) {
       if (out.empty()) continue;
       defined.insert(out);
-      if (any) reach[out] = {span.longest + weighted, span.shortest + weighted};
+      if (any && !self_difference) reach[out] = {span.longest + weighted, span.shortest + weighted};
     }
   }
   auto it = reach.find(graph.output(0).name());
-  if (it == reach.end())
-    throw OnnxTextError(fmt::format("graph_depth: output '{}' is not reachable from a graph input",
-                                    graph.output(0).name()));
-  return {it->second.longest, it->second.shortest};
+  if (it == reach.end()) return {0, 0, false};
+  return {it->second.longest, it->second.shortest, true};
 }
 
 }  // namespace nas::onnx_text

@@ -36,7 +36,18 @@ TEST(GraphDepthTest, SameWithAndWithoutFunctions) {
   EXPECT_EQ(a.longest, 1 + 15 * 1 + 4 + 1);
 }
 
-TEST(GraphDepthTest, RejectsUnreachableOutput) {
+TEST(GraphDepthTest, OutputCutOffByNoneEdgesIsUnreachable) {
+  // Node 3 = conv(node 1), node 1 = zero (only a none edge into it): the output never sees the input.
+  auto dead = depth_of("|none~0|+|none~0|none~1|+|none~0|nor_conv_3x3~1|none~2|");
+  EXPECT_FALSE(dead.reachable);
+  EXPECT_EQ(dead.longest, 0);
+  EXPECT_EQ(dead.shortest, 0);
+  auto alive = depth_of("|none~0|+|none~0|none~1|+|skip_connect~0|nor_conv_3x3~1|none~2|");
+  EXPECT_TRUE(alive.reachable);
+  EXPECT_EQ(alive.shortest, 1 + 0 + 2 * 1 + 1);
+}
+
+TEST(GraphDepthTest, ConstantOnlyOutputIsUnreachable) {
   onnx::ModelProto m;
   auto* g = m.mutable_graph();
   auto* init = g->add_initializer();
@@ -49,6 +60,8 @@ TEST(GraphDepthTest, RejectsUnreachableOutput) {
   n->add_input("c");
   n->add_output("y");
   g->add_output()->set_name("y");
+  EXPECT_FALSE(graph_depth(m).reachable);
+  g->clear_output();
   EXPECT_THROW(graph_depth(m), OnnxTextError);
 }
 
