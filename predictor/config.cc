@@ -1,54 +1,17 @@
 #include "predictor/config.h"
 
-#include <set>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include "core/error.h"
 #include "core/io.h"
+#include "core/yaml_section.h"
 
 namespace nas::predictor {
 namespace {
 
-// Reads typed values from one YAML mapping, rejecting keys nobody asked for.
-class Section {
- public:
-  Section(const YAML::Node& node, std::string path, const std::string& source)
-      : node_(node), path_(std::move(path)), source_(source) {
-    if (node_ && !node_.IsNull() && !node_.IsMap())
-      throw ConfigError(fmt::format("{}: {}: expected a mapping", source_, path_.empty() ? "(top level)" : path_));
-  }
-  ~Section() noexcept(false) {
-    if (std::uncaught_exceptions() > 0 || !node_ || node_.IsNull()) return;
-    for (const auto& kv : node_) {
-      auto key = kv.first.as<std::string>();
-      if (!used_.count(key)) throw ConfigError(fmt::format("{}: {}: unknown key", source_, full(key)));
-    }
-  }
-  template <typename T>
-  void get(const std::string& key, T* out) {
-    used_.insert(key);
-    if (!node_ || node_.IsNull() || !node_[key]) return;
-    try {
-      *out = node_[key].as<T>();
-    } catch (const YAML::Exception&) {
-      throw ConfigError(fmt::format("{}: {}: wrong type (line {})", source_, full(key), node_[key].Mark().line + 1));
-    }
-  }
-  YAML::Node child(const std::string& key) {
-    used_.insert(key);
-    return node_ && !node_.IsNull() ? node_[key] : YAML::Node();
-  }
-  std::string full(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
-  const std::string& source() const { return source_; }
-
- private:
-  YAML::Node node_;
-  std::string path_;
-  const std::string& source_;
-  std::set<std::string> used_;
-};
+using Section = YamlSection;
 
 void require(bool ok, const std::string& source, const std::string& key, const std::string& why) {
   if (!ok) throw ConfigError(fmt::format("{}: {}: {}", source, key, why));
@@ -62,7 +25,8 @@ void read_train(Section& parent, const std::string& key, TrainOptions* t) {
   s.get("warmup_steps", &t->warmup_steps);
   s.get("weight_decay", &t->weight_decay);
   s.get("clip_norm", &t->clip_norm);
-  s.get("targets", &t->targets);
+  s.get_list("targets", &t->targets);
+  s.finish();
   const auto& src = parent.source();
   require(t->steps >= 0, src, s.full("steps"), "must be >= 0");
   require(t->batch_size > 0, src, s.full("batch_size"), "must be > 0");
@@ -99,20 +63,23 @@ RlmConfig parse_rlm_config(const std::string& yaml, const std::string& source) {
       Section d(top.child("data"), "data", source);
       d.get("table", &c.data.table);
       d.get("arch_column", &c.data.arch_column);
-      d.get("targets", &c.data.targets);
+      d.get_list("targets", &c.data.targets);
       d.get("train_size", &c.data.train_size);
       d.get("test_size", &c.data.test_size);
       d.get("split_seed", &c.data.split_seed);
+      d.finish();
     }
     {
       Section t(top.child("tokenizer"), "tokenizer", source);
       t.get("vocab_size", &c.tokenizer_vocab_size);
       t.get("corpus_size", &c.tokenizer_corpus_size);
+      t.finish();
     }
     {
       Section n(top.child("numbers"), "numbers", source);
       n.get("digits", &c.number_digits);
       n.get("exponent_range", &c.number_exponent_range);
+      n.finish();
     }
     {
       Section m(top.child("model"), "model", source);
@@ -123,6 +90,7 @@ RlmConfig parse_rlm_config(const std::string& yaml, const std::string& source) {
       m.get("feed_forward", &c.model.feed_forward);
       m.get("max_length", &c.model.max_length);
       m.get("dropout", &c.model.dropout);
+      m.finish();
     }
     read_train(top, "pretrain", &c.pretrain);
     c.finetune.targets.clear();
@@ -133,7 +101,9 @@ RlmConfig parse_rlm_config(const std::string& yaml, const std::string& source) {
       d.get("temperature", &c.decode.temperature);
       d.get("batch_size", &c.decode.batch_size);
       d.get("seed", &c.decode.seed);
+      d.finish();
     }
+    top.finish();
   }
   if (c.finetune.targets.empty()) c.finetune.targets = c.data.targets;
   require(!c.data.table.empty(), source, "data.table", "required (a CSV file under data/)");

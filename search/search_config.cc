@@ -11,66 +11,15 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "core/table.h"
+#include "core/yaml_section.h"
 #include "spaces/search_space.h"
 
 namespace nas::search {
 namespace {
 
-// " (line N)" for a node that has a position in the file.
-std::string line_of(const YAML::Node& node) {
-  if (!node || node.Mark().line < 0) return "";
-  return fmt::format(" (line {})", node.Mark().line + 1);
-}
+using Section = YamlSection;
 
-// Reads typed values from one YAML mapping, naming the file and the key path in every error, and
-// rejecting keys nobody asked for.
-class Section {
- public:
-  Section(const YAML::Node& node, std::string path, const std::string& source)
-      : node_(node), path_(std::move(path)), source_(source) {
-    if (node_ && !node_.IsNull() && !node_.IsMap())
-      fail(path_.empty() ? "(top level)" : path_, "expected a mapping" + line_of(node_));
-  }
-  // Checks for unknown keys; call once all keys are read.
-  void finish() const {
-    if (!node_ || node_.IsNull()) return;
-    for (const auto& kv : node_) {
-      auto key = kv.first.as<std::string>();
-      if (!used_.count(key)) fail(full(key), "unknown key" + line_of(kv.first));
-    }
-  }
-  [[noreturn]] void fail(const std::string& key, const std::string& why) const {
-    throw ConfigError(fmt::format("{}: {}: {}", source_, key, why));
-  }
-  YAML::Node child(const std::string& key) {
-    used_.insert(key);
-    return node_ && !node_.IsNull() && node_[key] ? node_[key] : YAML::Node();
-  }
-  template <typename T>
-  bool get(const std::string& key, T* out) {
-    YAML::Node n = child(key);
-    if (!n || n.IsNull()) return false;
-    if (!n.IsScalar()) fail(full(key), "expected a single value" + line_of(n));
-    try {
-      *out = n.as<T>();
-    } catch (const YAML::Exception&) {
-      fail(full(key), fmt::format("wrong type '{}'{}", n.Scalar(), line_of(n)));
-    }
-    return true;
-  }
-  // Throws "FILE: key: WHY (line N)" unless `ok`.
-  void require(bool ok, const std::string& key, const std::string& why) {
-    if (!ok) fail(full(key), why + line_of(child(key)));
-  }
-  std::string full(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
-  const std::string& source() const { return source_; }
-
- private:
-  YAML::Node node_;
-  std::string path_;
-  const std::string& source_;
-  std::set<std::string> used_;
-};
+std::string line_of(const YAML::Node& node) { return yaml_line_of(node); }
 
 ReferenceSpec parse_reference(const std::string& text, Section& s, const std::string& key) {
   ReferenceSpec r;

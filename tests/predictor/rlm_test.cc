@@ -207,7 +207,7 @@ TEST(RlmConfigTest, ErrorsNameTheFileAndKey) {
     return std::string("no error");
   };
   const std::string base = "data: {table: nb201.csv, targets: [acc_cifar10]}\n";
-  EXPECT_EQ(error(base + "modle: {d_model: 3}\n"), "c.yaml: modle: unknown key");
+  EXPECT_EQ(error(base + "modle: {d_model: 3}\n"), "c.yaml: modle: unknown key (line 2)");
   EXPECT_EQ(error(base + "model: {d_model: 30, heads: 4}\n"),
             "c.yaml: model.heads: d_model must be a positive multiple of heads");
   EXPECT_NE(error(base + "finetune: {steps: many}\n").find("c.yaml: finetune.steps: wrong type"), std::string::npos);
