@@ -1,4 +1,5 @@
 #include "spaces/darts.h"
+#include "spaces/function_weights.h"
 
 #include <fmt/format.h>
 
@@ -291,22 +292,6 @@ class BlockEmitter {
   std::vector<WeightSpec> weights_;
 };
 
-// Whether the dim sequence `u` (one value per call) can be written, in the predictor text, as a
-// literal, a dim variable, or a variable times / divided by an integer (onnx_text/serializer.h).
-bool expressible(const std::vector<int64_t>& u, const std::vector<std::vector<int64_t>>& vars) {
-  if (std::all_of(u.begin(), u.end(), [&](int64_t v) { return v == u[0]; })) return true;
-  for (const auto& w : vars) {
-    if (w == u) return true;
-    bool times = u[0] % w[0] == 0 && u[0] / w[0] >= 2, divided = w[0] % u[0] == 0 && w[0] / u[0] >= 2;
-    for (size_t i = 0; i < u.size(); ++i) {
-      times = times && u[i] == w[i] * (u[0] / w[0]);
-      divided = divided && w[i] == u[i] * (w[0] / u[0]);
-    }
-    if (times || divided) return true;
-  }
-  return false;
-}
-
 // The order of the weight formals: first the "intro" formals whose shapes bring channel counts that
 // cannot be written in terms of the activations' shapes or earlier intros, then every other weight in
 // body order (same rule as spaces/nb101.cc; see build_darts_model()). `calls[i]`: the weights of call i;
@@ -318,7 +303,7 @@ std::vector<std::string> order_weight_formals(const std::vector<std::vector<Weig
     for (size_t d = 0; d < dims_per_call[0].size(); ++d) {
       std::vector<int64_t> u;
       for (const auto& dims : dims_per_call) u.push_back(dims[d]);
-      if (!expressible(u, {})) vars.push_back(u);
+      if (!dims_expressible(u, {})) vars.push_back(u);
     }
   };
   for (size_t a = 0; a < activations[0].size(); ++a) {
@@ -337,7 +322,7 @@ std::vector<std::string> order_weight_formals(const std::vector<std::vector<Weig
     for (size_t d = 0; d < dims[0].size(); ++d) {
       std::vector<int64_t> u;
       for (const auto& x : dims) u.push_back(x[d]);
-      if (!expressible(u, vars)) return false;
+      if (!dims_expressible(u, vars)) return false;
     }
     return true;
   };
