@@ -138,22 +138,33 @@ void add_eval(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "Kendall tau-b and Spearman rho per target on the held-out split");
   struct Opts {
     std::string checkpoint, config, output, device;
+    int64_t samples = -1;
+    double temperature = 0;
+    bool greedy = false, no_mlp = false;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("--checkpoint", o->checkpoint, "checkpoint directory")->required();
   cmd->add_option("--config", o->config, "config whose data split to score (default: the checkpoint's)");
+  cmd->add_option("--samples", o->samples, "constrained samples per target (default: the config's decode.samples)");
+  cmd->add_option("--temperature", o->temperature, "sampling temperature (default: the config's)");
+  cmd->add_flag("--greedy", o->greedy, "greedy decoding (one argmax path per target)");
+  cmd->add_flag("--no-mlp", o->no_mlp, "skip the one-hot MLP baseline");
   cmd->add_option("-o,--output", o->output, "results prefix (writes PREFIX.csv and PREFIX.md)");
   cmd->add_option("--device", o->device, "cpu or cuda[:N]");
   cmd->callback([o] {
     auto rlm = predictor::Rlm::load(o->checkpoint, o->device);
     auto config = o->config.empty() ? rlm.config() : predictor::load_rlm_config(o->config);
     config.decode = o->config.empty() ? rlm.config().decode : config.decode;
+    if (o->samples >= 0) config.decode.samples = o->samples;
+    if (o->temperature > 0) config.decode.temperature = o->temperature;
+    if (o->greedy) config.decode.samples = 0;
+    if (o->no_mlp) config.mlp_baseline = false;
     auto space = spaces::make_space(config.space);
     auto split = predictor::load_split(config, *space);
     auto result = predictor::evaluate(rlm, config, *space, split);
     std::string prefix = o->output.empty() ? "results/eval_" + config.space : o->output;
     std::cout << predictor::write_eval_report(result, config, prefix, &split);
-    fmt::print("wrote {}.csv and {}.md\n", prefix, prefix);
+    fmt::print("wrote {0}.csv, {0}.md and {0}_predictions.csv\n", prefix);
   });
 }
 

@@ -20,7 +20,7 @@ std::vector<double> computed_targets(const onnx::ModelProto& model) {
 }
 
 ArchText model_text(const onnx::ModelProto& model, const std::string& space) {
-  return {space, onnx_text::to_text(model)};
+  return {space, onnx_text::to_text(model), computed_targets(model)};
 }
 
 std::vector<ArchText> architecture_texts(const spaces::SearchSpace& space, const std::vector<spaces::Genotype>& gs,
@@ -33,8 +33,8 @@ std::vector<ArchText> architecture_texts(const spaces::SearchSpace& space, const
   const std::string name = space.name();
   tbb::parallel_for(size_t{0}, gs.size(), [&](size_t i) {
     onnx::ModelProto model = space.build_model(gs[i], options);
-    out[i] = {name, onnx_text::to_text(model)};
-    if (computed) (*computed)[i] = computed_targets(model);
+    out[i] = {name, onnx_text::to_text(model), computed_targets(model)};
+    if (computed) (*computed)[i] = out[i].computed;
   });
   return out;
 }

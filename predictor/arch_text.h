@@ -11,14 +11,19 @@
 
 namespace nas::predictor {
 
+// Version of the predictor's input: the text dialect of onnx_text/serializer.h plus the computed
+// targets below. Stored in checkpoints (config key text_version; absent = 1) so that a pretrained
+// model made for another input version is not silently reused. Bump it whenever either changes.
+inline constexpr int64_t kArchTextVersion = 2;
+
 // Names of the targets computed from an ONNX graph, in the order computed_targets() returns them:
 // "params_M" (trainable parameters, M) and "flops_M" (multiply-accumulates, M), as counted by
 // onnx_text/graph_cost.h; "depth_max" and "depth_min" (weighted layers on the longest / shortest
 // input-to-output path, onnx_text/graph_depth.h).
 const std::vector<std::string>& computed_target_names();
 
-// Text (and, if `computed` is non-null, computed targets) of each genotype's network for `dataset`,
-// built in parallel (TBB); output order = input order. Throws nas::SpaceError for an invalid
+// Text and computed targets (ArchText::computed; also copied to `computed` if non-null) of each
+// genotype's network for `dataset`, built in parallel (TBB); output order = input order. Throws nas::SpaceError for an invalid
 // genotype or dataset.
 std::vector<ArchText> architecture_texts(const spaces::SearchSpace& space, const std::vector<spaces::Genotype>& gs,
                                          const std::string& dataset,

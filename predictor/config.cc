@@ -1,12 +1,16 @@
 #include "predictor/config.h"
 
 
+#include <algorithm>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include "core/error.h"
 #include "core/io.h"
 #include "core/yaml_section.h"
+#include "predictor/arch_text.h"
 
 namespace nas::predictor {
 namespace {
@@ -59,11 +63,13 @@ RlmConfig parse_rlm_config(const std::string& yaml, const std::string& source) {
     top.get("max_targets", &c.max_targets);
     top.get("pretrain_pool", &c.pretrain_pool);
     top.get("pretrain_cache", &c.pretrain_cache);
+    top.get("text_version", &c.text_version);
     {
       Section d(top.child("data"), "data", source);
       d.get("table", &c.data.table);
       d.get("arch_column", &c.data.arch_column);
       d.get_list("targets", &c.data.targets);
+      d.get_list("context", &c.data.context);
       d.get("train_size", &c.data.train_size);
       d.get("test_size", &c.data.test_size);
       d.get("split_seed", &c.data.split_seed);
@@ -124,7 +130,14 @@ RlmConfig parse_rlm_config(const std::string& yaml, const std::string& source) {
   require(c.decode.temperature > 0, source, "decode.temperature", "must be > 0");
   require(c.decode.batch_size > 0, source, "decode.batch_size", "must be > 0");
   require(c.device == "cpu" || c.device.rfind("cuda", 0) == 0, source, "device", "must be 'cpu' or 'cuda[:N]'");
-  require(static_cast<int64_t>(c.pretrain.targets.size() + c.finetune.targets.size()) <= c.max_targets, source,
+  for (const auto& name : c.data.context) {
+    const auto& known = computed_target_names();
+    require(std::find(known.begin(), known.end(), name) != known.end(), source, "data.context",
+            fmt::format("'{}' is not a computed target (known: {})", name, fmt::join(known, ", ")));
+  }
+  require(static_cast<int64_t>(c.pretrain.targets.size() + c.finetune.targets.size() + c.data.context.size()) <=
+              c.max_targets,
+          source,
           "max_targets", "smaller than the number of pretraining + fine-tuning targets");
   return c;
 }
@@ -158,10 +171,12 @@ std::string rlm_config_to_yaml(const RlmConfig& c) {
   out << YAML::Key << "max_targets" << YAML::Value << c.max_targets;
   out << YAML::Key << "pretrain_pool" << YAML::Value << c.pretrain_pool;
   out << YAML::Key << "pretrain_cache" << YAML::Value << c.pretrain_cache;
+  out << YAML::Key << "text_version" << YAML::Value << c.text_version;
   out << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "table" << YAML::Value << c.data.table << YAML::Key << "arch_column" << YAML::Value
       << c.data.arch_column;
   out << YAML::Key << "targets" << YAML::Value << YAML::Flow << c.data.targets;
+  out << YAML::Key << "context" << YAML::Value << YAML::Flow << c.data.context;
   out << YAML::Key << "train_size" << YAML::Value << c.data.train_size << YAML::Key << "test_size" << YAML::Value
       << c.data.test_size << YAML::Key << "split_seed" << YAML::Value << c.data.split_seed << YAML::EndMap;
   out << YAML::Key << "tokenizer" << YAML::Value << YAML::BeginMap << YAML::Key << "vocab_size" << YAML::Value

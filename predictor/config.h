@@ -25,6 +25,10 @@ struct DataOptions {
   std::string table;                 // CSV under the data directory, e.g. "nb201.csv"
   std::string arch_column = "arch_str";
   std::vector<std::string> targets;  // benchmark columns, decoded in this order
+  // Graph-computed targets (predictor/arch_text.h computed_target_names) decoded before `targets`
+  // in fine-tuning and given exactly (teacher-forced) at prediction, so that the benchmark targets
+  // are conditioned on them; e.g. [params_M, flops_M, depth_max, depth_min]. Empty = none.
+  std::vector<std::string> context;
   int64_t train_size = 1000;         // budget of labelled architectures
   int64_t test_size = 2000;          // held-out architectures (disjoint from train)
   uint64_t split_seed = 0;
@@ -43,7 +47,8 @@ struct RlmConfig {
   int64_t max_targets = 16;              // target-name slots of the decoder vocabulary
   ModelOptions model;
   TrainOptions pretrain;     // on targets computed from the ONNX graph (steps 0 = skip)
-  int64_t pretrain_pool = 4000;  // generated architectures pretraining draws from
+  int64_t pretrain_pool = 4000;  // generated architectures pretraining draws from (a finite space
+                                 // with at most this many architectures is enumerated instead)
   // If set: a checkpoint of the tokenizer + pretrained model. train_rlm() loads it when it exists
   // (skipping tokenizer learning and pretraining) and writes it after pretraining otherwise.
   std::string pretrain_cache;
@@ -53,6 +58,9 @@ struct RlmConfig {
   uint64_t seed = 0;
   std::string device = "cpu";
   std::string output = "checkpoints/rlm_nb201";
+  // Predictor input version the model was trained on (predictor/arch_text.h kArchTextVersion); set
+  // by training, read back from checkpoints (absent = 1).
+  int64_t text_version = 1;
 };
 
 // Reads a config file. Throws nas::ConfigError "FILE: key.path: reason" for unreadable YAML, unknown

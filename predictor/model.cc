@@ -126,6 +126,28 @@ torch::Tensor EncoderDecoderImpl::decode_train(const Memory& memory, const torch
   return head(decoder_norm(x));
 }
 
+torch::Tensor EncoderDecoderImpl::decode_prefix(const Memory& memory, int64_t samples, const torch::Tensor& tokens,
+                                                DecoderCache& cache) {
+  const int64_t p = tokens.size(1);
+  auto positions = torch::arange(p, torch::dtype(torch::kLong).device(tokens.device()));
+  auto x = tgt_embed(tokens) + tgt_pos(positions).unsqueeze(0);  // [N, P, E]
+  cache.keys.assign(decoder_layers->size(), {});
+  cache.values.assign(decoder_layers->size(), {});
+  for (size_t i = 0; i < decoder_layers->size(); ++i) {
+    auto layer = decoder_layers[i]->as<DecoderLayer>();
+    auto h = layer->norm1(x);
+    auto [k, v] = layer->self_attn->project_kv(h);  // [N, H, P, D]
+    x = x + layer->self_attn->attend(h, k, v, {}, /*causal=*/true);
+    x = x + layer->cross_attn->attend(layer->norm2(x), memory.keys[i], memory.values[i], memory.padding,
+                                      /*causal=*/false);
+    x = x + layer->ff(layer->norm3(x));
+    cache.keys[i] = k.repeat_interleave(samples, 0);
+    cache.values[i] = v.repeat_interleave(samples, 0);
+  }
+  auto last = x.select(1, p - 1);                                      // [N, E]
+  return head(decoder_norm(last)).repeat_interleave(samples, 0);       // [R, V]
+}
+
 torch::Tensor EncoderDecoderImpl::decode_step(const Memory& memory, int64_t samples, const torch::Tensor& token,
                                               int64_t pos, DecoderCache& cache) {
   const int64_t rows = token.size(0);

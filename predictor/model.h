@@ -93,6 +93,13 @@ struct EncoderDecoderImpl : torch::nn::Module {
   torch::Tensor decode_step(const Memory& memory, int64_t samples, const torch::Tensor& token, int64_t pos,
                             DecoderCache& cache);
 
+  // Teacher-forced decoding of a known prefix for R = N * samples rows: tokens [N, P] ids at
+  // positions 0..P-1 (the same prefix for the S sample rows of an architecture, computed once) ->
+  // logits of the last position [R, V]; `cache` (empty on entry) receives the prefix's keys/values
+  // repeated per sample, so decode_step() continues at position P.
+  torch::Tensor decode_prefix(const Memory& memory, int64_t samples, const torch::Tensor& tokens,
+                              DecoderCache& cache);
+
   ModelOptions options;
   torch::nn::Embedding src_embed{nullptr}, src_pos{nullptr}, tgt_embed{nullptr}, tgt_pos{nullptr};
   torch::nn::ModuleList encoder_layers{nullptr}, decoder_layers{nullptr};

@@ -88,7 +88,7 @@ bool same_pretraining(const RlmConfig& a, const RlmConfig& b) {
     k.finetune = {};
     return rlm_config_to_yaml(k);
   };
-  return key(a) == key(b);
+  return key(a) == key(b) && a.text_version == kArchTextVersion;
 }
 
 }  // namespace
@@ -110,17 +110,27 @@ Rlm train_rlm(const RlmConfig& config, const spaces::SearchSpace& space, const L
       cached.train(texts, split.train_y, config.data.targets, config.finetune, "finetune");
       return cached;
     }
-    fmt::print(stderr, "rlm: {} was pretrained with other settings; pretraining again\n", config.pretrain_cache);
+    fmt::print(stderr, "rlm: {} was pretrained with other settings or another input version; pretraining again\n",
+               config.pretrain_cache);
   }
   BpeTokenizer tokenizer = train_tokenizer(config);
-  Rlm rlm(config, tokenizer);
+  RlmConfig fresh = config;
+  fresh.text_version = kArchTextVersion;
+  Rlm rlm(fresh, tokenizer);
   fmt::print(stderr, "rlm: tokenizer {} tokens, model {:.2f} M parameters ({:.1f}s)\n", tokenizer.vocab_size(),
              static_cast<double>(rlm.parameter_count()) / 1e6,
              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   if (config.pretrain.steps > 0) {
-    Rng rng(derive_seed(config.seed, 202));
+    // A finite space no larger than the pool is enumerated (every architecture once); otherwise the
+    // pool is drawn at random.
     std::vector<spaces::Genotype> pool;
-    for (int64_t i = 0; i < config.pretrain_pool; ++i) pool.push_back(space.sample(rng));
+    auto size = space.size();
+    if (size && *size <= static_cast<uint64_t>(config.pretrain_pool)) {
+      for (uint64_t i = 0; i < *size; ++i) pool.push_back(space.at(i));
+    } else {
+      Rng rng(derive_seed(config.seed, 202));
+      for (int64_t i = 0; i < config.pretrain_pool; ++i) pool.push_back(space.sample(rng));
+    }
     std::vector<std::vector<double>> computed;
     auto texts = architecture_texts(space, pool, config.dataset, &computed);
     // Pretraining decodes the computed targets named in config.pretrain.targets.
@@ -160,6 +170,8 @@ EvalResult evaluate(const Rlm& rlm, const RlmConfig& config, const spaces::Searc
     mlp.fit(split.train, split.train_y);
     mlp_pred = mlp.predict(split.test);
   }
+  result.mlp_predicted = mlp_pred;
+  for (const auto& g : split.test) result.archs.push_back(space.format(g));
   for (size_t j = 0; j < config.data.targets.size(); ++j) {
     std::vector<double> truth, pred, base;
     for (size_t i = 0; i < split.test.size(); ++i) {
@@ -182,6 +194,7 @@ EvalResult evaluate(const Rlm& rlm, const RlmConfig& config, const spaces::Searc
     result.scores.push_back(s);
   }
   for (const auto& p : predictions) result.predicted.push_back(p.median);
+  result.predictions = std::move(predictions);
   return result;
 }
 
@@ -231,6 +244,23 @@ std::string write_eval_report(const EvalResult& r, const RlmConfig& config, cons
       md += fmt::format(" [{}]({})", r.scores[j].target, file.substr(file.find_last_of('/') + 1));
     }
     md += "\n";
+    if (r.predictions.size() == r.predicted.size() && r.archs.size() == r.predicted.size()) {
+      std::string rows = "arch";
+      for (const auto& s : r.scores)
+        rows += fmt::format(",{0}_true,{0}_median,{0}_mean,{0}_p10,{0}_p90,{0}_mlp", s.target);
+      rows += "\n";
+      for (size_t i = 0; i < r.predicted.size(); ++i) {
+        rows += "\"" + r.archs[i] + "\"";
+        for (size_t j = 0; j < r.scores.size(); ++j) {
+          const auto& p = r.predictions[i];
+          double mlp = r.mlp_predicted.empty() ? std::nan("") : r.mlp_predicted[i][j];
+          rows += fmt::format(",{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g}", split->test_y[i][j], p.median[j], p.mean[j],
+                              p.p10[j], p.p90[j], mlp);
+        }
+        rows += "\n";
+      }
+      write_file_atomic(prefix + "_predictions.csv", rows);
+    }
   }
   write_file_atomic(prefix + ".csv", csv);
   write_file_atomic(prefix + ".md", md);

@@ -31,7 +31,7 @@ LabelledSplit load_split(const RlmConfig& config, const spaces::SearchSpace& spa
 BpeTokenizer train_tokenizer(const RlmConfig& config);
 
 // Tokenizer + pretraining (computed targets over config.pretrain_pool random architectures of the
-// space) + fine-tuning on split.train. Progress on stderr.
+// space, or all of them when the space is finite and no larger than the pool) + fine-tuning on split.train. Progress on stderr.
 Rlm train_rlm(const RlmConfig& config, const spaces::SearchSpace& space, const LabelledSplit& split);
 
 // Rank correlations of one target on the held-out split.
@@ -47,6 +47,9 @@ struct EvalResult {
   double predict_seconds = 0;      // RLM prediction time over the test split
   double archs_per_second = 0;
   std::vector<std::vector<double>> predicted;  // [test arch][target] medians
+  std::vector<Prediction> predictions;         // [test arch] full RLM predictions (median, mean, p10, p90)
+  std::vector<std::vector<double>> mlp_predicted;  // [test arch][target]; empty when the baseline is off
+  std::vector<std::string> archs;              // [test arch] genotype strings (space.format)
 };
 
 // Predicts the test split with `rlm` (config.decode) and, if config.mlp_baseline, fits and scores
@@ -55,7 +58,9 @@ EvalResult evaluate(const Rlm& rlm, const RlmConfig& config, const spaces::Searc
                     const LabelledSplit& split);
 
 // Writes PREFIX.csv and PREFIX.md (atomically) with one row per target and, when `split` (the split
-// `result` was computed on) is given, a predicted-vs-true scatter plot PREFIX_<target>.svg per target.
+// `result` was computed on) is given, a predicted-vs-true scatter plot PREFIX_<target>.svg per target
+// and PREFIX_predictions.csv (one row per test architecture: per target the true value, the RLM's
+// median, mean, p10, p90 and the MLP's prediction).
 // Returns the markdown.
 std::string write_eval_report(const EvalResult& result, const RlmConfig& config, const std::string& prefix,
                               const LabelledSplit* split = nullptr);

@@ -26,6 +26,7 @@
 #include "core/io.h"
 #include "core/progress.h"
 #include "core/rng.h"
+#include "predictor/arch_text.h"
 #include "predictor/bpe_tokenizer.h"
 #include "predictor/model.h"
 #include "predictor/number_codec.h"
@@ -137,6 +138,31 @@ struct Rlm::Impl {
     return out;
   }
 
+  // The config's context targets (data.context) that `targets` does not name, as indices into
+  // computed_target_names().
+  std::vector<size_t> context_of(const std::vector<std::string>& targets) const {
+    const auto& names = computed_target_names();
+    std::vector<size_t> out;
+    for (const auto& c : config.data.context) {
+      if (std::find(targets.begin(), targets.end(), c) != targets.end()) continue;
+      auto it = std::find(names.begin(), names.end(), c);
+      if (it == names.end())
+        throw ConfigError(fmt::format("data.context: '{}' is not a computed target (known: {})", c, fmt::join(names, ", ")));
+      out.push_back(static_cast<size_t>(it - names.begin()));
+    }
+    return out;
+  }
+
+  // Context values of one input (computed from its graph); throws if they are missing.
+  double context_value(const ArchText& a, size_t index) const {
+    if (a.computed.size() != computed_target_names().size() || std::isnan(a.computed[index]))
+      throw ConfigError(fmt::format(
+          "the model is conditioned on the computed target '{}' (data.context) but an input has no computed values "
+          "(build inputs with predictor::architecture_texts or model_text)",
+          computed_target_names()[index]));
+    return a.computed[index];
+  }
+
   std::vector<int64_t> tokenize(const ArchText& a) const {
     auto ids = tokenizer->encode(a.text, a.space);
     if (static_cast<int64_t>(ids.size()) > config.model.max_length) ids.resize(config.model.max_length);
@@ -208,13 +234,21 @@ TrainReport Rlm::train(const std::vector<ArchText>& inputs, const std::vector<st
   NAS_CHECK(inputs.size() == values.size(), "{} inputs but {} value rows", inputs.size(), values.size());
   TrainReport report;
   if (options.steps == 0 || inputs.empty()) return report;
-  auto slot = m.slots(targets, /*create=*/true);
+  // Context targets first (their values computed from each input's graph), then `targets`.
+  const auto context = m.context_of(targets);
+  std::vector<std::string> all_targets;
+  for (size_t c : context) all_targets.push_back(computed_target_names()[c]);
+  all_targets.insert(all_targets.end(), targets.begin(), targets.end());
+  auto slot = m.slots(all_targets, /*create=*/true);
   std::vector<std::vector<int64_t>> src(inputs.size()), seq(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     NAS_CHECK(values[i].size() == targets.size(), "row {} has {} values for {} targets", i, values[i].size(),
               targets.size());
     src[i] = m.tokenize(inputs[i]);
-    seq[i] = m.target_sequence(values[i], slot);
+    std::vector<double> row;
+    for (size_t c : context) row.push_back(m.context_value(inputs[i], c));
+    row.insert(row.end(), values[i].begin(), values[i].end());
+    seq[i] = m.target_sequence(row, slot);
   }
   torch::manual_seed(derive_seed(m.config.seed, 17, static_cast<uint64_t>(options.steps)));
   m.model->train();
@@ -259,13 +293,20 @@ TrainReport Rlm::train(const std::vector<ArchText>& inputs, const std::vector<st
 double Rlm::loss(const std::vector<ArchText>& inputs, const std::vector<std::vector<double>>& values,
                  const std::vector<std::string>& targets) const {
   auto& m = *impl_;
-  auto slot = m.slots(targets, /*create=*/false);
+  const auto context = m.context_of(targets);
+  std::vector<std::string> all_targets;
+  for (size_t c : context) all_targets.push_back(computed_target_names()[c]);
+  all_targets.insert(all_targets.end(), targets.begin(), targets.end());
+  auto slot = m.slots(all_targets, /*create=*/false);
   torch::NoGradGuard no_grad;
   m.model->eval();
   std::vector<std::vector<int64_t>> src, seq;
   for (size_t i = 0; i < inputs.size(); ++i) {
     src.push_back(m.tokenize(inputs[i]));
-    seq.push_back(m.target_sequence(values[i], slot));
+    std::vector<double> row;
+    for (size_t c : context) row.push_back(m.context_value(inputs[i], c));
+    row.insert(row.end(), values[i].begin(), values[i].end());
+    seq.push_back(m.target_sequence(row, slot));
   }
   double total = 0;
   size_t batches = 0;
@@ -282,6 +323,9 @@ std::vector<Prediction> Rlm::predict(const std::vector<ArchText>& inputs, const 
                                      const DecodeOptions& options) const {
   auto& m = *impl_;
   auto slot = m.slots(targets, /*create=*/false);
+  const auto context = m.context_of(targets);
+  std::vector<size_t> context_slot;
+  for (size_t c : context) context_slot.push_back(m.slot_of(computed_target_names()[c], /*create=*/false));
   torch::NoGradGuard no_grad;
   m.model->eval();
   const bool greedy = options.samples <= 0;
@@ -306,13 +350,35 @@ std::vector<Prediction> Rlm::predict(const std::vector<ArchText>& inputs, const 
     std::vector<std::vector<int>> number(static_cast<size_t>(rows));
     int64_t pos = 0;
     auto token = torch::empty({rows}, torch::kLong);
+    torch::Tensor pending;  // logits of the first number token of target 0, when a context prefix ran
+    if (!context.empty()) {
+      // [ctx_0, its K number tokens, ctx_1, ..., target_0]: one teacher-forced pass per architecture.
+      const int64_t p = static_cast<int64_t>(context.size()) * (1 + k) + 1;
+      auto prefix = torch::empty({n, p}, torch::kLong);
+      auto pa = prefix.accessor<int64_t, 2>();
+      for (int64_t a = 0; a < n; ++a) {
+        int64_t col = 0;
+        for (size_t c = 0; c < context.size(); ++c) {
+          pa[a][col++] = m.target_token(context_slot[c]);
+          for (int id : m.vocab->encode_numbers({m.context_value(inputs[b + static_cast<size_t>(a)], context[c])}))
+            pa[a][col++] = id;
+        }
+        pa[a][col++] = m.target_token(slot[0]);
+      }
+      pending = m.model->decode_prefix(memory, samples, prefix.to(m.device), cache);
+      pos = p;
+    }
     for (size_t j = 0; j < slot.size(); ++j) {
-      // The previous target's last number token is an input too (teacher forcing saw it there).
-      if (j > 0) m.model->decode_step(memory, samples, token.to(m.device), pos++, cache);
-      token.fill_(m.target_token(slot[j]));
+      if (j > 0 || !pending.defined()) {
+        // The previous target's last number token is an input too (teacher forcing saw it there).
+        if (j > 0) m.model->decode_step(memory, samples, token.to(m.device), pos++, cache);
+        token.fill_(m.target_token(slot[j]));
+        pending = torch::Tensor();
+      }
       for (auto& nb : number) nb.clear();
       for (int64_t t = 0; t < k; ++t) {
-        auto logits = m.model->decode_step(memory, samples, token.to(m.device), pos++, cache)
+        auto logits = (t == 0 && pending.defined() ? pending
+                                                   : m.model->decode_step(memory, samples, token.to(m.device), pos++, cache))
                           .to(torch::kCPU, torch::kFloat);  // [R, V]
         auto acc = logits.accessor<float, 2>();
         auto next = token.accessor<int64_t, 1>();
@@ -355,6 +421,7 @@ std::vector<Prediction> Rlm::predict(const std::vector<ArchText>& inputs, const 
         std::vector<double> vals;
         for (int64_t s = 0; s < samples; ++s) vals.push_back(decoded[a * samples + s][j]);
         pr.median.push_back(quantile(vals, 0.5));
+        pr.mean.push_back(std::accumulate(vals.begin(), vals.end(), 0.0) / static_cast<double>(vals.size()));
         pr.p10.push_back(quantile(vals, 0.1));
         pr.p90.push_back(quantile(vals, 0.9));
       }

@@ -16,18 +16,21 @@ namespace nas::predictor {
 
 class BpeTokenizer;
 
-// One architecture as the predictor reads it: its space name (the input's first token) and the
-// text of its ONNX graph (onnx_text/serializer.h).
+// One architecture as the predictor reads it: its space name (the input's first token), the text of
+// its ONNX graph (onnx_text/serializer.h) and the label-free values computed from the same graph, in
+// the order of computed_target_names() (predictor/arch_text.h: params_M, flops_M, depth_max,
+// depth_min). `computed` may be empty unless the model's config names `data.context`.
 struct ArchText {
   std::string space;
   std::string text;
+  std::vector<double> computed;
 };
 
 // Prediction for one architecture: per target (in the order asked), the median of the S constrained
-// samples and their 10th / 90th percentiles (linear interpolation). Greedy decoding sets all three
-// to the single decoded value. Units are those of the target (%, ms, M params, M FLOPs).
+// samples, their mean and their 10th / 90th percentiles (linear interpolation). Greedy decoding sets
+// all four to the single decoded value. Units are those of the target (%, ms, M params, M FLOPs).
 struct Prediction {
-  std::vector<double> median, p10, p90;
+  std::vector<double> median, mean, p10, p90;
 };
 
 // Loss curve of one training phase.
@@ -58,13 +61,18 @@ class Rlm {
   // One training phase (AdamW, warm-up + cosine decay, clipping; see TrainOptions) on
   // `inputs[i]` with target values `values[i][j]` for `targets[j]` (NaN = missing: masked out of
   // the loss). Targets not yet known to the model get a free target slot (max_targets in config).
-  // Shows a progress line with step, loss, rate and ETA on stderr.
+  // The config's context targets (data.context) that `targets` does not name are decoded first, with
+  // their values from inputs[i].computed (see predict). Shows a progress line with step, loss, rate
+  // and ETA on stderr. Throws nas::ConfigError if a context value is missing.
   TrainReport train(const std::vector<ArchText>& inputs, const std::vector<std::vector<double>>& values,
                     const std::vector<std::string>& targets, const TrainOptions& options,
                     const std::string& label = "train");
 
   // Decodes `targets` in order for every input (batched; encoder run once per architecture).
-  // Throws nas::ConfigError for a target the model was never trained on.
+  // Context: the config's data.context targets not among `targets` (graph-computed values such as
+  // depth_min) are placed before them with their exact values from inputs[i].computed
+  // (teacher-forced, one parallel decoder pass), so every target is conditioned on them.
+  // Throws nas::ConfigError for a target the model was never trained on or a missing context value.
   std::vector<Prediction> predict(const std::vector<ArchText>& inputs, const std::vector<std::string>& targets,
                                   const DecodeOptions& options) const;
   // Mean token-level cross-entropy of teacher-forced targets (no update), for tests and monitoring.

@@ -191,6 +191,45 @@ TEST(RlmTest, BadCheckpointsGiveClearErrors) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(RlmTest, ContextTargetsAreGivenExactlyAndConditionThePrediction) {
+  Fixture f = real_cells(8);
+  RlmConfig config = tiny_config();
+  config.data.context = {"depth_max", "depth_min"};
+  Rlm rlm(config, tokenizer_for(f));
+  TrainOptions few = config.finetune;
+  few.steps = 40;
+  rlm.train(f.texts, f.values, kTargets, few, "context");
+  // Training decoded the context targets first: they have slots before the benchmark targets.
+  ASSERT_EQ(rlm.known_targets().size(), 4u);
+  EXPECT_EQ(rlm.known_targets()[0], "depth_max");
+  EXPECT_EQ(rlm.known_targets()[2], "acc_cifar10");
+  DecodeOptions greedy;
+  greedy.samples = 0;
+  greedy.batch_size = 3;  // several batches, the last one partial
+  auto pred = rlm.predict(f.texts, kTargets, greedy);
+  ASSERT_EQ(pred.size(), f.texts.size());
+  // Batching does not change the teacher-forced prefix.
+  greedy.batch_size = 8;
+  auto whole = rlm.predict(f.texts, kTargets, greedy);
+  for (size_t i = 0; i < pred.size(); ++i) EXPECT_EQ(pred[i].median, whole[i].median);
+  // The prefix is read from the inputs' computed values: changing them changes the loss.
+  auto shifted = f.texts;
+  for (auto& t : shifted) t.computed[2] += 7.0;  // depth_max
+  EXPECT_NE(rlm.loss(f.texts, f.values, kTargets), rlm.loss(shifted, f.values, kTargets));
+  // Inputs without computed values cannot be conditioned: a clear error, not garbage.
+  auto bare = f.texts;
+  for (auto& t : bare) t.computed.clear();
+  try {
+    rlm.predict(bare, kTargets, greedy);
+    ADD_FAILURE() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("depth_max"), std::string::npos) << e.what();
+  }
+  // Asking for a context target itself decodes it from the text instead of forcing it.
+  auto own = rlm.predict(f.texts, {"depth_max"}, greedy);
+  EXPECT_EQ(own.size(), f.texts.size());
+}
+
 TEST(RlmTest, UnknownTargetIsAConfigError) {
   Fixture f = real_cells(2);
   Rlm rlm(tiny_config(), tokenizer_for(f));
