@@ -145,7 +145,7 @@ class BlockEmitter {
   static BlockEmitter relu_conv_bn(int64_t c_in, int64_t c_out) {
     BlockEmitter b;
     b.nodes_.push_back({"Relu", {"x"}, {"relu"}, {}});
-    b.conv("conv", "relu", {c_out, c_in, 1, 1}, {attr("kernel_shape", {1, 1})}, "bn_scale");
+    b.conv("conv", "relu", {c_out, c_in, 1, 1}, {}, "bn_scale");
     b.affine_bn("bn", "conv", c_out, "y");
     return b;
   }
@@ -231,8 +231,8 @@ class BlockEmitter {
                       {prefix + "_s2d"},
                       {prefix + "_q0", prefix + "_q1", prefix + "_q2", prefix + "_q3"},
                       {attr("axis", 1)}});
-    conv(prefix + "_c1", prefix + "_q0", {c_out / 2, c_in, 1, 1}, {attr("kernel_shape", {1, 1})}, intro);
-    conv(prefix + "_c2", prefix + "_q3", {c_out / 2, c_in, 1, 1}, {attr("kernel_shape", {1, 1})}, intro);
+    conv(prefix + "_c1", prefix + "_q0", {c_out / 2, c_in, 1, 1}, {}, intro);
+    conv(prefix + "_c2", prefix + "_q3", {c_out / 2, c_in, 1, 1}, {}, intro);
     nodes_.push_back({"Concat", {prefix + "_c1", prefix + "_c2"}, {prefix + "_cat"}, {attr("axis", 1)}});
   }
 
@@ -260,11 +260,10 @@ class BlockEmitter {
         for (int half = 0; half < 2; ++half) {
           std::string p = fmt::format("{}_{}", e, half == 0 ? 'a' : 'b');
           nodes_.push_back({"Relu", {in}, {p + "_relu"}, {}});
-          std::vector<onnx::AttributeProto> dw{group_attr(), attr("kernel_shape", {k, k}),
-                                               attr("pads", {pad, pad, pad, pad})};
+          std::vector<onnx::AttributeProto> dw{group_attr(), attr("pads", {pad, pad, pad, pad})};
           if (half == 0 && stride != 1) dw.push_back(attr("strides", {stride, stride}));
           conv(p + "_dw", p + "_relu", {c_, 1, k, k}, std::move(dw), p + "_mean");
-          conv(p + "_pw", p + "_dw", {c_, c_, 1, 1}, {attr("kernel_shape", {1, 1})}, p + "_mean");
+          conv(p + "_pw", p + "_dw", {c_, c_, 1, 1}, {}, p + "_mean");
           in = plain_bn(p, p + "_pw", half == 0 ? p : e);
         }
         return e;
@@ -274,10 +273,9 @@ class BlockEmitter {
         int64_t k = op == DartsOp::kDilConv3x3 ? 3 : 5, pad = k - 1;
         nodes_.push_back({"Relu", {x}, {e + "_relu"}, {}});
         conv(e + "_dw", e + "_relu", {c_, 1, k, k},
-             strides({attr("dilations", {2, 2}), group_attr(), attr("kernel_shape", {k, k}),
-                      attr("pads", {pad, pad, pad, pad})}),
+             strides({attr("dilations", {2, 2}), group_attr(), attr("pads", {pad, pad, pad, pad})}),
              e + "_mean");
-        conv(e + "_pw", e + "_dw", {c_, c_, 1, 1}, {attr("kernel_shape", {1, 1})}, e + "_mean");
+        conv(e + "_pw", e + "_dw", {c_, c_, 1, 1}, {}, e + "_mean");
         return plain_bn(e, e + "_pw", e);
       }
     }
@@ -568,7 +566,7 @@ onnx::ModelProto build_darts_model(const DartsGenotype& g, const BuildOptions& o
       .initializer("stem_bias", {stem_c}, ParamRole::kZeros)
       .initializer("stem_mean", {stem_c}, ParamRole::kZeros)
       .initializer("stem_var", {stem_c}, ParamRole::kOnes)
-      .node("Conv", {"x", "stem_w"}, {"stem_conv"}, {attr("kernel_shape", {3, 3}), attr("pads", {1, 1, 1, 1})})
+      .node("Conv", {"x", "stem_w"}, {"stem_conv"}, {attr("pads", {1, 1, 1, 1})})
       .node("BatchNormalization", {"stem_conv", "stem_scale", "stem_bias", "stem_mean", "stem_var"}, {"stem"});
 
   std::vector<int64_t> call_groups;  // the "group" attribute of each kept call (0: none), in order
