@@ -5,10 +5,12 @@
 // (the space's prefix token included, as Rlm encodes it) under a BPE tokenizer trained the way
 // predictor::train_tokenizer trains it, once per vocabulary size asked for. Torch-free.
 //
-// Usage: text_length_report [--n 500] [--seed 1] [--config configs/rlm_nb201.yaml] [--lines]
-//                           [--dump DIR] [VOCAB_SIZE ...]   (default vocab sizes: 512 1024 2048)
+// Usage: text_length_report [--n 500] [--seed 1] [--config configs/rlm_nb201.yaml] [--merge-newlines]
+//                           [--lines] [--dump DIR] [VOCAB_SIZE ...]   (default vocab sizes: 512 1024 2048)
 //   --config  the RLM config whose tokenizer settings (corpus size, seed, space, dataset) to use;
 //             without it, RlmConfig's defaults with the corpus size of configs/rlm_nb201.yaml (200).
+//   --merge-newlines  trains the tokenizers with BpeTrainOptions::isolate_newlines = false (what
+//             train_tokenizer does not do today), to show what that option would give.
 //   --lines   also prints, per space, where the tokens go: tokens per line kind at the first vocab size.
 //   --dump    writes the longest sampled text (in tokens of the first vocab size) of every space to
 //             DIR/<space>.txt, and the same text with '|' after each token to DIR/<space>.tokens.txt.
@@ -44,7 +46,7 @@ using namespace nas;
 // The corpus and training of predictor::train_tokenizer (predictor/pipeline.cc), which lives in the
 // LibTorch library: config.tokenizer_corpus_size genotypes per registered space drawn with
 // derive_seed(config.seed, 101), config.dataset for config.space and the default dataset for the others.
-predictor::BpeTokenizer train_tokenizer_like_pipeline(const predictor::RlmConfig& config) {
+predictor::BpeTokenizer train_tokenizer_like_pipeline(const predictor::RlmConfig& config, bool merge_newlines) {
   std::vector<std::string> corpus;
   for (const auto& name : spaces::space_names()) {
     auto space = spaces::make_space(name);
@@ -56,6 +58,7 @@ predictor::BpeTokenizer train_tokenizer_like_pipeline(const predictor::RlmConfig
   }
   predictor::BpeTrainOptions options;
   options.vocab_size = static_cast<int>(config.tokenizer_vocab_size);
+  options.isolate_newlines = !merge_newlines;
   return predictor::BpeTokenizer::train(corpus, options);
 }
 
@@ -85,7 +88,7 @@ int main(int argc, char** argv) {
     int64_t n = 500;
     uint64_t seed = 1;
     std::string config_path, dump;
-    bool lines = false;
+    bool lines = false, merge_newlines = false;
     std::vector<int> vocabs;
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
@@ -98,6 +101,7 @@ int main(int argc, char** argv) {
       else if (a == "--config") config_path = value();
       else if (a == "--dump") dump = value();
       else if (a == "--lines") lines = true;
+      else if (a == "--merge-newlines") merge_newlines = true;
       else vocabs.push_back(std::stoi(a));
     }
     if (vocabs.empty()) vocabs = {512, 1024, 2048};
@@ -121,7 +125,7 @@ int main(int argc, char** argv) {
     std::vector<predictor::BpeTokenizer> tokenizers;
     for (int v : vocabs) {
       config.tokenizer_vocab_size = v;
-      tokenizers.push_back(train_tokenizer_like_pipeline(config));
+      tokenizers.push_back(train_tokenizer_like_pipeline(config, merge_newlines));
     }
 
     if (!dump.empty())
@@ -144,8 +148,9 @@ int main(int argc, char** argv) {
       header += fmt::format(" tokens@{0} median | tokens@{0} max |", vocabs[k]);
       rule += "---:|---:|";
     }
-    std::cout << fmt::format("{} genotypes per space (seed {}); tokenizer: {} texts per space, seed {}\n\n", n, seed,
-                             config.tokenizer_corpus_size, config.seed)
+    std::cout << fmt::format("{} genotypes per space (seed {}); tokenizer: {} texts per space, seed {}{}\n\n", n,
+                             seed, config.tokenizer_corpus_size, config.seed,
+                             merge_newlines ? ", newlines merged (isolate_newlines = false)" : "")
               << header << "\n" << rule << "\n";
     for (const auto& [name, ts] : texts) {
       std::vector<size_t> chars;
