@@ -519,7 +519,9 @@ class Reader {
     return t;
   }
 
-  WeightSpec parse_weight(const Scope& scope) {
+  // `call_vars`: in an argument of a main-graph call, the callee's dim variables that earlier arguments
+  // bound (`[208,C,1,1]`); a dim written as one of them is its integer value.
+  WeightSpec parse_weight(const Scope& scope, const std::map<std::string, Bound>* call_vars = nullptr) {
     skip_spaces();
     WeightSpec w;
     w.pos = pos();
@@ -550,9 +552,17 @@ class Reader {
           d.value = integer("dim factor");
           if (d.value < 1) fail_at(p, "a dim factor must be >= 1");
         }
+      } else if (call_vars != nullptr && ident_start(peek())) {
+        d.var = ident("dim variable");
+        auto it = call_vars->find(d.var);
+        if (it == call_vars->end() || it->second.kind != Bound::kInt)
+          fail_at(p, fmt::format("dim variable '{}' is not an integer bound by an earlier argument", d.var));
+        d.kind = DimExpr::kInt;
+        d.value = it->second.value;
+        if (d.value < 0) fail_at(p, "weight dims must be >= 0");
       } else {
-        fail(fmt::format("expected a weight dim (an integer{}), found {}", scope.fn ? " or a dim variable" : "",
-                         found()));
+        fail(fmt::format("expected a weight dim (an integer{}), found {}",
+                         scope.fn || call_vars ? " or a dim variable" : "", found()));
       }
       w.dims.push_back(std::move(d));
     } while (accept(','));
@@ -973,7 +983,8 @@ class Reader {
     std::vector<Arg> args;
     skip_spaces();
     if (peek() != ')') {
-      do parse_arg(scope, args, previous);
+      const FnDef* target = callee >= 0 ? &defs_[callee] : nullptr;
+      do parse_arg(scope, args, previous, target);
       while (accept(','));
     }
     expect(')', "closing the arguments");
@@ -1056,7 +1067,7 @@ class Reader {
     *dst = std::move(node);
   }
 
-  void parse_arg(Scope& scope, std::vector<Arg>& args, const std::optional<Value>& previous) {
+  void parse_arg(Scope& scope, std::vector<Arg>& args, const std::optional<Value>& previous, const FnDef* callee) {
     skip_spaces();
     Pos p = pos();
     if (accept('^')) {
@@ -1084,7 +1095,9 @@ class Reader {
       args.push_back({n, scope.values.at(n).type, {}});
       return;
     }
-    WeightSpec w = parse_weight(scope);
+    std::map<std::string, Bound> call_vars;
+    if (scope.is_main && callee != nullptr) call_vars = bind_vars(*callee, args);
+    WeightSpec w = parse_weight(scope, scope.is_main && callee != nullptr ? &call_vars : nullptr);
     int64_t repeat = 1;
     if (accept('*')) {
       Pos rp = pos();

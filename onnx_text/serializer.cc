@@ -544,6 +544,7 @@ class Writer {
     std::vector<std::string> pattern;
     std::vector<Var> vars;
     std::vector<int> pattern_rank;                  // per formal: rank of its shape pattern, -1 if none
+    std::vector<std::vector<int>> pattern_vars;     // per formal and dim: the variable there, or -1
     std::vector<std::vector<Expr>> weight_dims;     // per implicit formal: its symbolic shape
     std::vector<std::string> weight_text;           // per implicit formal: dtype + `[dims]`
     std::map<std::string, Expr> implied_attrs;      // attribute parameters the calls do not pass
@@ -1064,6 +1065,7 @@ class Writer {
     fn.vars.clear();
     fn.pattern.assign(nf, "");
     fn.pattern_rank.assign(nf, -1);
+    fn.pattern_vars.assign(nf, {});
     if (fn.instances.empty()) return;
     std::vector<std::vector<Dim>> var_values;
     for (int i = 0; i < nf; ++i) {
@@ -1091,6 +1093,8 @@ class Writer {
             fn.vars.push_back({i, static_cast<int>(d)});
           }
           parts.push_back(var_name(j));
+          fn.pattern_vars[i].resize(views[0].dims.size(), -1);
+          fn.pattern_vars[i][d] = static_cast<int>(j);
         }
       }
       fn.pattern[i] = "[" + join(parts, [](const std::string& s) { return s; }) + "]";
@@ -1420,6 +1424,21 @@ class Writer {
     return t;
   }
 
+  // An explicit weight argument of a main-graph call, `[208,C,1,1]`: where the formal's shape pattern
+  // has a variable that an earlier formal declares, the dim is that variable's name (its value here).
+  std::string call_weight_text(const Function& fn, const NodeProto& call, int formal, const Weight& w) const {
+    if (formal >= static_cast<int>(fn.pattern_vars.size()) || fn.pattern_vars[formal].size() != w.dims.size())
+      return w.text;
+    const auto at = var_values_at_call(fn, call);
+    std::vector<std::string> parts;
+    for (size_t d = 0; d < w.dims.size(); ++d) {
+      int j = fn.pattern_vars[formal][d];
+      bool named = j >= 0 && fn.vars[j].formal < formal && at[j].kind == Dim::kInt && at[j].value == w.dims[d];
+      parts.push_back(named ? var_name(j) : std::to_string(w.dims[d]));
+    }
+    return dtype_prefix(w.dtype) + "[" + join(parts, [](const std::string& x) { return x; }) + "]";
+  }
+
   // The function's output type at this call, as the reader computes it from the text. `*known` is
   // cleared unless it is a tensor type with every dim known (an integer or a symbolic dim).
   std::string derived_call_type(const Function& fn, const NodeProto& call, int output, bool* known) const {
@@ -1486,7 +1505,7 @@ class Writer {
           arg.is_value = true;
           arg.text = in;
         } else if (w->second.inline_use()) {
-          arg.text = w->second.text;
+          arg.text = fn ? call_weight_text(*fn, n, s, w->second) : w->second.text;
           arg.weight = true;
         } else {
           arg.text = weight_ref(in);
