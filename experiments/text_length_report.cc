@@ -6,11 +6,13 @@
 // predictor::train_tokenizer trains it, once per vocabulary size asked for. Torch-free.
 //
 // Usage: text_length_report [--n 500] [--seed 1] [--config configs/rlm_nb201.yaml] [--merge-newlines]
-//                           [--lines] [--dump DIR] [VOCAB_SIZE ...]   (default vocab sizes: 512 1024 2048)
+//                           [--lines] [--dump DIR] [--arch SPACE=GENOTYPE ...] [VOCAB_SIZE ...]
+//                           (default vocab sizes: 512 1024 2048)
 //   --config  the RLM config whose tokenizer settings (corpus size, seed, space, dataset) to use;
 //             without it, RlmConfig's defaults with the corpus size of configs/rlm_nb201.yaml (200).
 //   --merge-newlines  trains the tokenizers with BpeTrainOptions::isolate_newlines = false (what
 //             train_tokenizer does not do today), to show what that option would give.
+//   --arch    also prints the chars and tokens of this genotype's text (e.g. a worst case).
 //   --lines   also prints, per space, where the tokens go: tokens per line kind at the first vocab size.
 //   --dump    writes the longest sampled text (in tokens of the first vocab size) of every space to
 //             DIR/<space>.txt, and the same text with '|' after each token to DIR/<space>.tokens.txt.
@@ -88,6 +90,7 @@ int main(int argc, char** argv) {
     int64_t n = 500;
     uint64_t seed = 1;
     std::string config_path, dump;
+    std::vector<std::pair<std::string, std::string>> archs;  // (space, genotype)
     bool lines = false, merge_newlines = false;
     std::vector<int> vocabs;
     for (int i = 1; i < argc; ++i) {
@@ -102,6 +105,12 @@ int main(int argc, char** argv) {
       else if (a == "--dump") dump = value();
       else if (a == "--lines") lines = true;
       else if (a == "--merge-newlines") merge_newlines = true;
+      else if (a == "--arch") {
+        std::string v = value();
+        size_t eq = v.find('=');
+        if (eq == std::string::npos) throw ConfigError(fmt::format("--arch {}: expected SPACE=GENOTYPE", v));
+        archs.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+      }
       else vocabs.push_back(std::stoi(a));
     }
     if (vocabs.empty()) vocabs = {512, 1024, 2048};
@@ -161,6 +170,13 @@ int main(int argc, char** argv) {
         for (const auto& t : ts) counts.push_back(tok.encode(t.text, t.space).size());
         row += fmt::format(" {} | {} |", median(counts), *std::max_element(counts.begin(), counts.end()));
       }
+      std::cout << row << "\n";
+    }
+    for (const auto& [name, arch] : archs) {
+      auto space = spaces::make_space(name);
+      auto t = predictor::architecture_texts(*space, {space->parse(arch)}, name == config.space ? config.dataset : "");
+      std::string row = fmt::format("| {} `{}` | {} | |", name, arch, t[0].text.size());
+      for (const auto& tok : tokenizers) row += fmt::format(" {} | |", tok.encode(t[0].text, t[0].space).size());
       std::cout << row << "\n";
     }
     std::cout << fmt::format("\nactual vocabulary sizes:");

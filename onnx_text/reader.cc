@@ -91,10 +91,16 @@ Bound evaluate(const DimExpr& d, const std::map<std::string, Bound>& bound) {
   return out;
 }
 
+// A weight shape over dim variables. An implicit formal that a nested call brings (`callee` >= 0) is
+// instead the callee's implicit formal `callee_index`, whose variables are `binding`'s expressions in
+// this function's variables.
 struct WeightSpec {
   int32_t dtype = TensorProto::FLOAT;
   std::vector<DimExpr> dims;
   Pos pos;
+  int callee = -1;
+  size_t callee_index = 0;
+  std::map<std::string, DimExpr> binding;
 };
 
 struct Formal {
@@ -993,7 +999,7 @@ class Reader {
     const FnDef* fn = callee >= 0 ? &defs_[callee] : nullptr;
     if (fn) {
       bound = bind_vars(*fn, args);
-      add_call_weights(scope, *fn, args, bound, op.pos);
+      add_call_weights(scope, callee, args, bound, op.pos);
       add_implied_attributes(scope, *fn, node, bound, op.pos);
     }
     for (const auto& a : args) node.add_input(a.proto_name);
@@ -1245,24 +1251,65 @@ class Reader {
     return out;
   }
 
-  // Appends the implicit weights of a call of `fn`, sized from the call's argument shapes.
-  void add_call_weights(const Scope& scope, const FnDef& fn, std::vector<Arg>& args,
+  // Appends the implicit weights of a call of function `callee`: in the main graph fresh initializers
+  // sized from the call's argument shapes; in a function body new implicit formals of that function
+  // (sized at its own calls).
+  void add_call_weights(const Scope& scope, int callee, std::vector<Arg>& args,
                         const std::map<std::string, Bound>& bound, const Pos& p) {
+    const FnDef& fn = defs_[static_cast<size_t>(callee)];
     if (args.size() > fn.formals.size())
       fail_at(p, fmt::format("{} arguments but function '{}' lists {} formal inputs", args.size(), fn.name,
                              fn.formals.size()));
     if (fn.implicit.empty()) return;
-    if (!scope.is_main)
-      fail_at(p, fmt::format("function '{}' has implicit weights, so it can only be called from the main graph",
-                             fn.name));
     if (args.size() != fn.formals.size())
       fail_at(p, fmt::format("{} arguments but function '{}' takes {}", args.size(), fn.name, fn.formals.size()));
-    for (const WeightSpec& w : fn.implicit) {
-      std::vector<int64_t> dims;
-      for (const DimExpr& d : w.dims) dims.push_back(call_int(fn, d, bound, "size a weight", p));
-      std::string name = add_initializer(fresh_weight_name(), w.dtype, dims, p);
-      args.push_back({name, tensor_type(w.dtype, dims), {}});
+    if (scope.is_main) {
+      for (size_t k = 0; k < fn.implicit.size(); ++k) {
+        std::vector<int64_t> dims = implicit_dims(fn, k, bound, p);
+        std::string name = add_initializer(fresh_weight_name(), fn.implicit[k].dtype, dims, p);
+        args.push_back({name, tensor_type(fn.implicit[k].dtype, dims), {}});
+      }
+      return;
     }
+    // The callee's variables in this function's: from the arguments' symbolic types.
+    std::map<std::string, DimExpr> binding;
+    for (const auto& [var, at] : fn.vars) {
+      const SymType& t = args[at.first].sym;
+      const size_t rank = fn.formals[at.first].pattern.size();
+      DimExpr d;
+      if (t.kind == SymType::kFormal) {
+        const Formal& f = scope.fn->formals[t.formal];
+        if (f.has_pattern && f.pattern.size() == rank) d = f.pattern[at.second];
+      } else if (t.kind == SymType::kTensor && t.ranked && t.dims.size() == rank) {
+        d = t.dims[at.second];
+      }
+      binding[var] = d;
+    }
+    for (size_t k = 0; k < fn.implicit.size(); ++k) {
+      WeightSpec w;
+      w.dtype = fn.implicit[k].dtype;
+      w.pos = p;
+      w.callee = callee;
+      w.callee_index = k;
+      w.binding = binding;
+      std::string name = fmt::format("w.{}", scope.fn->implicit.size());
+      scope.fn->implicit.push_back(std::move(w));
+      args.push_back({name, std::nullopt, {}});
+    }
+  }
+
+  // The dims of implicit formal `k` of `fn` at a main-graph call where `fn`'s variables are `bound`.
+  std::vector<int64_t> implicit_dims(const FnDef& fn, size_t k, const std::map<std::string, Bound>& bound,
+                                     const Pos& p) const {
+    const WeightSpec& w = fn.implicit[k];
+    if (w.callee >= 0) {
+      std::map<std::string, Bound> inner;
+      for (const auto& [var, d] : w.binding) inner[var] = evaluate(d, bound);
+      return implicit_dims(defs_[static_cast<size_t>(w.callee)], w.callee_index, inner, p);
+    }
+    std::vector<int64_t> dims;
+    for (const DimExpr& d : w.dims) dims.push_back(call_int(fn, d, bound, "size a weight", p));
+    return dims;
   }
 
   // Sets the attributes that `fn` implies from its dim variables (`<g=C>`) on a call.

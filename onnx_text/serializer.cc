@@ -509,7 +509,21 @@ class Writer {
     for (size_t f = 0; f < fns_.size(); ++f) analyze_function(static_cast<int>(f));
     order_functions();
     infer_main();
-    for (auto& fn : fns_) plan_function(fn);
+    // Callers before callees: a callee's implicit weights may come through its callers' (nested calls).
+    for (auto f = fn_order_.rbegin(); f != fn_order_.rend(); ++f) {
+      Function& fn = fns_[*f];
+      for (const auto& c : fn.calls) {
+        if (c.in_main) {
+          fn.sites.push_back({c.node, -1, -1});
+          continue;
+        }
+        for (size_t k = 0; k < fns_[c.caller].sites.size(); ++k)
+          fn.sites.push_back({c.node, c.caller, static_cast<int>(k)});
+      }
+      plan_function(fn);
+      for (const auto& site : fn.sites) fn.site_vars.push_back(var_values_at_site(fn, site));
+      plan_body(fn);
+    }
 
     std::string out = header();
     for (int f : fn_order_) out += function_text(fns_[f]);
@@ -521,6 +535,14 @@ class Writer {
   struct CallSite {
     const NodeProto* node;
     bool in_main;
+    int caller = -1;  // the function whose body holds the call (when not in_main)
+  };
+  // One instantiation of a function down a chain of calls: a main-graph call, or a call in the body of
+  // a caller at one of the caller's own sites.
+  struct Site {
+    const NodeProto* call;
+    int caller = -1;       // -1: the main graph
+    int caller_site = -1;  // index in fns_[caller].sites
   };
   struct Instance {
     std::vector<TypeProto> in_types;  // per formal; value_case() NOT_SET when unknown
@@ -547,7 +569,12 @@ class Writer {
     std::vector<std::vector<int>> pattern_vars;     // per formal and dim: the variable there, or -1
     std::vector<std::vector<Expr>> weight_dims;     // per implicit formal: its symbolic shape
     std::vector<std::string> weight_text;           // per implicit formal: dtype + `[dims]`
+    std::vector<std::vector<Expr>> pattern_exprs;   // per formal and dim: literal, variable or `?`
     std::map<std::string, Expr> implied_attrs;      // attribute parameters the calls do not pass
+    std::vector<Site> sites;                        // every instantiation (callers are planned first)
+    std::vector<std::vector<Dim>> site_vars;        // per site: the variables' values, as the reader binds them
+    std::vector<std::string> node_types;            // per body node: " TYPES" as printed, or ""
+    std::unordered_map<std::string, SymType> body_sym;  // formal / body value -> type as the reader knows it
     std::vector<SymType> out_types;                 // per function output, as the text tells the reader
   };
 
@@ -719,7 +746,7 @@ class Writer {
         if (!in.empty() && !defined.count(in)) fail(fmt::format("{}: input '{}' has no producer", desc, in));
       int callee = local_call(n);
       if (callee >= 0) {
-        fns_[callee].calls.push_back({&n, false});
+        fns_[callee].calls.push_back({&n, false, f});
         fn.callees.push_back(callee);
         if (n.input_size() > fns_[callee].proto->input_size())
           fail(fmt::format("{}: {} inputs but {} has {} formal inputs", desc, n.input_size(), fns_[callee].desc,
@@ -839,52 +866,80 @@ class Writer {
     for (const auto& a : call.attribute()) attrs.push_back(a.SerializeAsString());
     std::sort(attrs.begin(), attrs.end());
     for (const auto& a : attrs) key += std::to_string(a.size()) + ":" + a;
-    auto known = fn.instance_index.find(key);
-    if (known != fn.instance_index.end()) return known->second;
+    auto existing = fn.instance_index.find(key);
+    if (existing != fn.instance_index.end()) return existing->second;
 
-    GraphProto g;
-    g.set_name("instance");
-    for (int i = 0; i < fp.input_size(); ++i) {
-      if (in_types[i].value_case() == TypeProto::VALUE_NOT_SET) continue;
-      auto* vi = g.add_input();
-      vi->set_name(fp.input(i));
-      *vi->mutable_type() = in_types[i];
-    }
-    auto formal_type = [&](const std::string& name) -> const TypeProto* {
-      auto it = fn.formal_index.find(name);
-      if (it == fn.formal_index.end()) return nullptr;
-      const TypeProto& t = in_types[it->second];
-      return t.value_case() == TypeProto::VALUE_NOT_SET ? nullptr : &t;
-    };
-    bool safe = true;
-    for (const auto& n : fp.node()) {
-      *g.add_node() = bind_attributes(n, call);
-      safe = safe && prepare_for_inference(*g.mutable_node(g.node_size() - 1), formal_type);
-    }
-    try {
-      if (safe)
-        onnx::shape_inference::InferShapes(&g, fn.opsets, onnx::OpSchemaRegistry::Instance(), inference_options(),
-                                           local_fns_);
-    } catch (const std::exception&) {
-      // Shapes stay unknown; the text shows '?'.
-    }
+    // The body is inferred in segments between calls of local functions, each call through the
+    // callee's own instance (as the main graph is), so that ONNX never expands a function itself.
     Instance inst;
-    inst.in_types = std::move(in_types);
-    for (const auto& vi : g.value_info()) inst.values[vi.name()] = vi.type();
-    for (const auto& n : g.node()) {
-      int callee = local_call(n);
-      if (callee < 0) continue;
+    inst.in_types = in_types;
+    std::unordered_map<std::string, TypeProto> known;  // formals and body values with a type
+    for (int i = 0; i < fp.input_size(); ++i)
+      if (in_types[i].value_case() != TypeProto::VALUE_NOT_SET) known[fp.input(i)] = in_types[i];
+    std::vector<NodeProto> segment;
+    for (const auto& body_node : fp.node()) {
+      NodeProto n = bind_attributes(body_node, call);
+      const int callee = local_call(n);
+      if (callee < 0) {
+        segment.push_back(std::move(n));
+        continue;
+      }
+      infer_body_segment(fn, segment, known);
+      segment.clear();
       std::vector<TypeProto> nested;
       for (const auto& in : n.input()) {
-        const TypeProto* t = instance_type(fn, inst, in);
-        nested.push_back(t ? *t : TypeProto());
+        auto it = in.empty() ? known.end() : known.find(in);
+        nested.push_back(it == known.end() ? TypeProto() : it->second);
       }
-      add_instance(callee, std::move(nested), n);
+      const int k = add_instance(callee, std::move(nested), n);
+      const Function& c = fns_[callee];
+      for (int o = 0; o < n.output_size() && o < c.proto->output_size(); ++o) {
+        const TypeProto* t = instance_type(c, c.instances[k], c.proto->output(o));
+        if (!n.output(o).empty() && t != nullptr) known[n.output(o)] = *t;
+      }
     }
+    infer_body_segment(fn, segment, known);
+    for (auto& [name, t] : known)
+      if (!fn.formal_index.count(name)) inst.values[name] = std::move(t);
     fns_[f].instances.push_back(std::move(inst));
     int index = static_cast<int>(fns_[f].instances.size()) - 1;
     fns_[f].instance_index.emplace(std::move(key), index);
     return index;
+  }
+
+  // Infers `nodes` (a stretch of a function body without calls of local functions) given the types in
+  // `known`, and adds the inferred types to it; a segment that is unsafe or fails adds nothing.
+  void infer_body_segment(const Function& fn, std::vector<NodeProto>& nodes,
+                          std::unordered_map<std::string, TypeProto>& known) const {
+    if (nodes.empty()) return;
+    GraphProto g;
+    g.set_name("segment");
+    std::unordered_set<std::string> inside, outside;
+    auto lookup = [&](const std::string& name) -> const TypeProto* {
+      auto it = known.find(name);
+      return it == known.end() || inside.count(name) ? nullptr : &it->second;
+    };
+    for (auto& n : nodes) {
+      for (const auto& in : n.input()) {
+        if (in.empty() || inside.count(in) || !outside.insert(in).second) continue;
+        auto t = known.find(in);
+        if (t == known.end()) continue;
+        auto* vi = g.add_input();
+        vi->set_name(in);
+        *vi->mutable_type() = t->second;
+      }
+      if (!prepare_for_inference(n, lookup)) return;
+      *g.add_node() = n;
+      for (const auto& out : n.output())
+        if (!out.empty()) inside.insert(out);
+    }
+    try {
+      onnx::shape_inference::InferShapes(&g, fn.opsets, onnx::OpSchemaRegistry::Instance(), inference_options(),
+                                         local_fns_);
+    } catch (const std::exception&) {
+      return;  // shapes stay unknown; the text shows '?'
+    }
+    for (const auto& vi : g.value_info()) known[vi.name()] = vi.type();
   }
 
   // ONNX 1.12's shape inference divides by some attributes without checking them (e.g. Conv / pooling
@@ -982,17 +1037,13 @@ class Writer {
     fn.implicit.assign(nf, false);
     bool all_main = !fn.calls.empty() &&
                     std::all_of(fn.calls.begin(), fn.calls.end(), [](const CallSite& c) { return c.in_main; });
-    if (options_.implicit_function_weights && all_main) {
+    if (options_.implicit_function_weights && !fn.sites.empty()) {
       for (int i = 0; i < nf; ++i) {
         if (uses[i] != 1 || is_output[i]) continue;
         bool ok = true;
         const Weight* first = nullptr;
-        for (const auto& c : fn.calls) {
-          const Weight* w = nullptr;
-          if (i < c.node->input_size()) {
-            auto it = weights_.find(c.node->input(i));
-            if (it != weights_.end() && it->second.inline_use()) w = &it->second;
-          }
+        for (const auto& site : fn.sites) {
+          const Weight* w = weight_at_site(fn, site, i);
           if (w == nullptr || (first && (w->dtype != first->dtype || w->dims.size() != first->dims.size()))) {
             ok = false;
             break;
@@ -1007,7 +1058,7 @@ class Writer {
     // the variables they need; e.g. a depthwise weight [C,1,K,K] declares C for the next 1x1 [E,C,1,1]).
     auto failing = [&]() {
       compute_vars(fn);
-      const auto vals = var_values_at_calls(fn);
+      const auto vals = var_values_at_sites(fn);
       std::vector<int> out;
       for (int i = 0; i < nf; ++i)
         if (fn.implicit[i] && !implicit_weight_dims(fn, i, vals)) out.push_back(i);
@@ -1028,17 +1079,18 @@ class Writer {
       fn.implicit[best] = false;
     }
     compute_vars(fn);
-    const auto vals = var_values_at_calls(fn);
+    const auto vals = var_values_at_sites(fn);
     fn.weight_dims.assign(nf, {});
     fn.weight_text.assign(nf, "");
     for (int i = 0; i < nf; ++i) {
       if (!fn.implicit[i]) continue;
       fn.weight_dims[i] = *implicit_weight_dims(fn, i, vals);
-      fn.weight_text[i] = dtype_prefix(weights_.at(fn.calls[0].node->input(i)).dtype) + "[" +
+      fn.weight_text[i] = dtype_prefix(weight_at_site(fn, fn.sites[0], i)->dtype) + "[" +
                           join(fn.weight_dims[i], expr_text) + "]";
     }
 
-    // Attribute parameters that every call sets to an int that is a literal or a dim expression.
+    // Attribute parameters that every call sets to an int that is a literal or a dim expression (calls
+    // in the main graph only, where the sites are the calls).
     fn.implied_attrs.clear();
     if (!options_.implied_function_attributes || !all_main) return;
     for (const auto& name : fp.attribute()) {
@@ -1066,6 +1118,7 @@ class Writer {
     fn.pattern.assign(nf, "");
     fn.pattern_rank.assign(nf, -1);
     fn.pattern_vars.assign(nf, {});
+    fn.pattern_exprs.assign(nf, {});
     if (fn.instances.empty()) return;
     std::vector<std::vector<Dim>> var_values;
     for (int i = 0; i < nf; ++i) {
@@ -1084,8 +1137,10 @@ class Writer {
         bool all_int = std::all_of(u.begin(), u.end(), [](const Dim& x) { return x.kind == Dim::kInt; });
         if (all_int && std::all_of(u.begin(), u.end(), [&](const Dim& x) { return x.value == u[0].value; })) {
           parts.push_back(std::to_string(u[0].value));
+          fn.pattern_exprs[i].push_back(Expr{Expr::kLit, u[0].value, 0});
         } else if (std::any_of(u.begin(), u.end(), [](const Dim& x) { return x.kind == Dim::kUnknown; })) {
           parts.push_back("?");
+          fn.pattern_exprs[i].push_back(Expr{});
         } else {
           size_t j = std::find(var_values.begin(), var_values.end(), u) - var_values.begin();
           if (j == var_values.size()) {
@@ -1093,6 +1148,7 @@ class Writer {
             fn.vars.push_back({i, static_cast<int>(d)});
           }
           parts.push_back(var_name(j));
+          fn.pattern_exprs[i].push_back(Expr{Expr::kVar, 0, j});
           fn.pattern_vars[i].resize(views[0].dims.size(), -1);
           fn.pattern_vars[i][d] = static_cast<int>(j);
         }
@@ -1116,14 +1172,54 @@ class Writer {
     return out;
   }
 
-  // Values of every dim variable at every direct call (all in the main graph): [variable][call].
-  std::vector<std::vector<Dim>> var_values_at_calls(const Function& fn) const {
+  // Values of every dim variable at a site, as the reader binds them: at a main-graph call from the
+  // arguments' types; at a call in a caller's body from the arguments' types there (SymType: a formal's
+  // shape pattern or a written symbolic type) evaluated at the caller's site.
+  std::vector<Dim> var_values_at_site(const Function& fn, const Site& site) const {
+    if (site.caller < 0) return var_values_at_call(fn, *site.call);
+    const Function& g = fns_[site.caller];
+    const std::vector<Dim>& at = g.site_vars[site.caller_site];
+    std::vector<Dim> out;
+    for (const Var& v : fn.vars) {
+      const std::string& in = v.formal < site.call->input_size() ? site.call->input(v.formal) : std::string();
+      auto it = in.empty() ? g.body_sym.end() : g.body_sym.find(in);
+      Dim d;
+      if (it != g.body_sym.end()) {
+        const SymType& t = it->second;
+        if (t.kind == SymType::kFormal && g.pattern_rank[t.formal] == fn.pattern_rank[v.formal])
+          d = evaluate(g.pattern_exprs[t.formal][v.dim], at);
+        else if (t.kind == SymType::kTensor && t.ranked &&
+                 static_cast<int>(t.dims.size()) == fn.pattern_rank[v.formal])
+          d = evaluate(t.dims[v.dim], at);
+      }
+      out.push_back(d);
+    }
+    return out;
+  }
+
+  // Values of every dim variable at every site: [variable][site].
+  std::vector<std::vector<Dim>> var_values_at_sites(const Function& fn) const {
     std::vector<std::vector<Dim>> out(fn.vars.size());
-    for (const auto& c : fn.calls) {
-      auto at = var_values_at_call(fn, *c.node);
+    for (const auto& site : fn.sites) {
+      auto at = var_values_at_site(fn, site);
       for (size_t j = 0; j < at.size(); ++j) out[j].push_back(at[j]);
     }
     return out;
+  }
+
+  // The initializer that formal `formal` is at a site: a fresh inline weight of the main-graph call, or,
+  // through a caller's implicit formal, the one at the caller's site; nullptr otherwise.
+  const Weight* weight_at_site(const Function& fn, const Site& site, int formal) const {
+    const std::string& in = formal < site.call->input_size() ? site.call->input(formal) : std::string();
+    if (in.empty()) return nullptr;
+    if (site.caller < 0) {
+      auto it = weights_.find(in);
+      return it != weights_.end() && it->second.inline_use() ? &it->second : nullptr;
+    }
+    const Function& g = fns_[site.caller];
+    auto it = g.formal_index.find(in);
+    if (it == g.formal_index.end() || !g.implicit[it->second]) return nullptr;
+    return weight_at_site(g, g.sites[site.caller_site], it->second);
   }
 
   std::vector<std::vector<Dim>> var_values_at_instances(const Function& fn) const {
@@ -1141,11 +1237,11 @@ class Writer {
   }
 
   // The symbolic shape of implicit weight formal `formal`, e.g. [A*2,A,3,3]; nullopt if a dim has no
-  // such form. `vals[j][c]`: value of variable j at call c.
+  // such form. `vals[j][c]`: value of variable j at site c.
   std::optional<std::vector<Expr>> implicit_weight_dims(const Function& fn, int formal,
                                                          const std::vector<std::vector<Dim>>& vals) const {
     std::vector<const Weight*> ws;
-    for (const auto& c : fn.calls) ws.push_back(&weights_.at(c.node->input(formal)));
+    for (const auto& site : fn.sites) ws.push_back(weight_at_site(fn, site, formal));
     std::vector<Expr> dims;
     for (size_t d = 0; d < ws[0]->dims.size(); ++d) {
       std::vector<Dim> u;
@@ -1285,17 +1381,66 @@ class Writer {
     return out + ")";
   }
 
-  std::string function_text(Function& fn) const {
+  // The body's printed types and the SymType of every formal and body value (what the reader will
+  // know; callees' sites and the main graph's derived call types use them).
+  void plan_body(Function& fn) {
+    const FunctionProto& fp = *fn.proto;
+    fn.body_sym.clear();
+    for (int i = 0; i < fp.input_size(); ++i) {
+      if (!fn.implicit[i])
+        fn.body_sym[fp.input(i)] = SymType{SymType::kFormal, i, 0, false, {}};
+      else
+        fn.body_sym[fp.input(i)] =
+            SymType{SymType::kTensor, -1, weight_at_site(fn, fn.sites[0], i)->dtype, true, fn.weight_dims[i]};
+    }
+    // Body types are informative (a FunctionProto has no types). Unless options_.all_body_types, only
+    // those the reader needs to derive the function's output types are printed: walking back from each
+    // output through nodes whose type is elided (= their first input's), up to the first written one.
+    // A function called only from other functions' bodies has no derived types: none are printed.
+    std::vector<bool> keep_types(fp.node_size(), options_.all_body_types);
+    const bool main_calls =
+        std::any_of(fn.calls.begin(), fn.calls.end(), [](const CallSite& c) { return c.in_main; });
+    if (!options_.all_body_types && main_calls) {
+      std::unordered_map<std::string, int> producer;
+      for (int k = 0; k < fp.node_size(); ++k)
+        for (const auto& o : fp.node(k).output())
+          if (!o.empty()) producer[o] = k;
+      for (const auto& o : fp.output()) {
+        for (auto it = producer.find(o); it != producer.end();) {
+          const NodeProto& n = fp.node(it->second);
+          std::vector<SymType> unused;
+          if (!body_types_text(fn, n, &unused).empty()) {
+            keep_types[it->second] = true;
+            break;
+          }
+          it = n.input_size() > 0 ? producer.find(n.input(0)) : producer.end();
+        }
+      }
+    }
+    fn.node_types.assign(fp.node_size(), "");
+    for (int k = 0; k < fp.node_size(); ++k) {
+      const NodeProto& n = fp.node(k);
+      SymType first;
+      if (n.input_size() > 0 && !n.input(0).empty()) first = fn.body_sym.at(n.input(0));
+      std::vector<SymType> types;
+      if (keep_types[k]) fn.node_types[k] = body_types_text(fn, n, &types);
+      size_t t = 0;
+      for (const auto& o : n.output())
+        if (!o.empty()) fn.body_sym[o] = fn.node_types[k].empty() ? first : types[t++];
+    }
+    fn.out_types.clear();
+    for (const auto& o : fp.output()) fn.out_types.push_back(fn.body_sym.at(o));
+  }
+
+  std::string function_text(const Function& fn) const {
     const FunctionProto& fp = *fn.proto;
     std::unordered_map<std::string, std::string> names;
-    std::unordered_map<std::string, SymType> sym;  // body value -> type as the reader will know it
     std::vector<std::string> formals;
     for (int i = 0; i < fp.input_size(); ++i) {
       if (fn.implicit[i]) continue;
       std::string name = formal_name(formals.size());
       names[fp.input(i)] = name;
       formals.push_back(name + fn.pattern[i]);
-      sym[fp.input(i)] = SymType{SymType::kFormal, i, 0, false, {}};
     }
     std::string out = "def ";
     if (fp.domain() == kLocalDomain)
@@ -1322,35 +1467,15 @@ class Writer {
     if (opsets != defaults) out += " opset" + std::string(opsets.empty() ? "" : " ") + opsets_text(opsets);
     out += "\n";
 
-    // Body types are informative (a FunctionProto has no types). Unless options_.all_body_types, only
-    // those the reader needs to derive the function's output types are printed: walking back from each
-    // output through nodes whose type is elided (= their first input's), up to the first written one.
-    std::vector<bool> keep_types(fp.node_size(), options_.all_body_types);
-    if (!options_.all_body_types) {
-      std::unordered_map<std::string, int> producer;
-      for (int k = 0; k < fp.node_size(); ++k)
-        for (const auto& o : fp.node(k).output())
-          if (!o.empty()) producer[o] = k;
-      for (const auto& o : fp.output()) {
-        for (auto it = producer.find(o); it != producer.end();) {
-          const NodeProto& n = fp.node(it->second);
-          std::vector<SymType> unused;
-          if (!body_types_text(fn, n, &unused).empty()) {
-            keep_types[it->second] = true;
-            break;
-          }
-          it = n.input_size() > 0 ? producer.find(n.input(0)) : producer.end();
-        }
-      }
-    }
-
     std::vector<Line> lines;
     for (int k = 0; k < fp.node_size(); ++k) {
       const NodeProto& n = fp.node(k);
+      const int callee = local_call(n);
       Line line;
       line.head = op_text(n) + attrs_text(n, node_desc(n, k, fn.desc));
-      SymType first;
       for (int s = 0; s < n.input_size(); ++s) {
+        if (callee >= 0 && s < static_cast<int>(fns_[callee].implicit.size()) && fns_[callee].implicit[s])
+          continue;  // the callee's implicit weight: the reader makes it one of this function's
         const std::string& in = n.input(s);
         Arg arg;
         auto f = fn.formal_index.find(in);
@@ -1359,28 +1484,18 @@ class Writer {
         } else if (f != fn.formal_index.end() && fn.implicit[f->second]) {
           arg.text = fn.weight_text[f->second];
           arg.weight = true;
-          if (s == 0)
-            first = SymType{SymType::kTensor, -1, weights_.at(fn.calls[0].node->input(f->second)).dtype, true,
-                            fn.weight_dims[f->second]};
         } else {
           arg.is_value = true;
           arg.text = in;
-          if (s == 0) first = sym.at(in);
         }
         line.args.push_back(std::move(arg));
       }
       line.outs.assign(n.output().begin(), n.output().end());
-      std::vector<SymType> types;
-      if (keep_types[k]) line.types = body_types_text(fn, n, &types);
-      size_t t = 0;
-      for (const auto& o : n.output())
-        if (!o.empty()) sym[o] = line.types.empty() ? first : types[t++];
+      line.types = fn.node_types[k];
       lines.push_back(std::move(line));
     }
     std::vector<std::string> outputs(fp.output().begin(), fp.output().end());
     out += scope_text(lines, outputs, names, 't');
-    fn.out_types.clear();
-    for (const auto& o : outputs) fn.out_types.push_back(sym.at(o));
     return out + "ret" + (fp.output_size() ? " " : "") +
            join(fp.output(), [&](const std::string& o) { return names.at(o); }) + "\n";
   }

@@ -79,7 +79,12 @@ namespace nas::onnx_text {
 //    actual shape and creates one zero-filled initializer per call; it appends the implicit formals
 //    after the listed ones, in order of use (their positions among the formals are not printed: a
 //    call binds each by name, so this is no structure). A formal that does not fit all this stays
-//    listed and is passed explicitly. Only functions called from the main graph alone have them.
+//    listed and is passed explicitly. Nested calls: a call in a function body may bind a formal to an
+//    implicit formal of the calling function (used by that call only); then the callee's formal is
+//    implicit too when its shape fits at every instantiation, with the callee's variables taken from the
+//    arguments' symbolic types (a formal's pattern, a written body type) at the caller's calls, and the
+//    caller's formal appears nowhere in the caller's text (the reader makes it an implicit formal of
+//    the caller, sized at the caller's calls). E.g. a cell `normal` calling `sep_conv_3x3(b,t1,t2)`.
 //  * Implied attributes: an attribute parameter that every call (all in the main graph) sets to an int
 //    which is a literal or a dim expression of the call (`group` = the channel count) is written
 //    `<group=A>` in the def and left out of the calls; the reader sets it at each call.
@@ -96,7 +101,8 @@ namespace nas::onnx_text {
 //    that change): a value's symbolic type is its written type, or its first input's (a formal's type
 //    is "the call's argument"); a function output's type at a main-graph call is that symbolic type
 //    with the call's dim variables put in (e.g. `resblock(^)` then has type [1,32,16,16]). Hence only
-//    the types on the first-input chain back from each `ret` value to the first written one are printed.
+//    the types on the first-input chain back from each `ret` value to the first written one are printed,
+//    and none in functions that the main graph does not call.
 //  * Attribute values: int `3`; float always with '.' or exponent (`1.0`, `1e-05`, `inf`, `nan`);
 //    string `"s"` (C escapes); tensor dtype + shape, dtype always written (`f32[]`, `i64[2]`); lists
 //    `[1,2]`, `[0.5,1.0]`, `["a"]`, `[f32[2]]`, and `[v]*n` for an int / float list of n >= 3 equal
@@ -146,10 +152,12 @@ inline constexpr int64_t kLocalDomainVersion = 1;
 
 // The predictor text of `model` (dialect above). Runs ONNX shape inference (ONNX 1.12,
 // onnx::shape_inference::InferShapes, non-strict) on the main graph, in segments between calls of local
-// functions, and once on the body of each distinct call (function, argument types, attributes), which
-// gives the call's output types and the shapes inside the body; shapes already in the proto are kept
-// (merged by ONNX; a segment whose inference fails keeps the proto's). Deterministic: the same model gives the same text, and models that differ in structure
-// (nodes, attributes, topology, shapes, weight shapes) give different texts.
+// functions, and once on the body of each distinct call (function, argument types, attributes), again
+// in segments between nested calls, which gives the call's output types and the shapes inside the body
+// (ONNX never expands a local function itself); shapes already in the main graph's proto are kept
+// (merged by ONNX; a segment whose inference fails keeps the proto's). Deterministic: the same model
+// gives the same text, and models that differ in structure (nodes, attributes, topology, shapes, weight
+// shapes) give different texts.
 // Throws nas::OnnxTextError with a one-line message naming the node / function / value for a
 // malformed model: no graph, a node input with no producer (not a graph input, initializer or earlier
 // node output), a value defined twice, an unknown model-local function (a call in a domain that has

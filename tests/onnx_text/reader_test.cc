@@ -314,6 +314,36 @@ TEST(ReaderTest, ExpandsRepeatsAnonymousValuesImpliedAttributesAndDerivedTypes) 
   EXPECT_EQ(m.functions(0).attribute_size(), 1);
 }
 
+TEST(ReaderTest, NestedCallsBringTheirImplicitWeightsToTheCaller) {
+  // inner's weight [A*2,A,1,1] becomes an implicit formal of outer, sized at outer's calls through the
+  // argument's symbolic type there ([1,A,B/2,B/2]: inner's A is outer's A).
+  onnx::ModelProto m = from_text(
+      "def inner(a[1,A,B,B])\n"
+      "t0=Conv(a,[A*2,A,1,1]) [1,A*2,B,B]\n"
+      "ret t0\n"
+      "def outer(a[1,A,B,B])\n"
+      "MaxPool{kernel_shape=[2,2],strides=[2,2]}(a) [1,A,B/2,B/2]\n"
+      "t0=inner(^)\n"
+      "ret t0\n"
+      "in x [1,4,8,8]\n"
+      "outer(x) [1,8,4,4]\n"
+      "v0=outer(^) [1,16,2,2]\n"
+      "out v0\n");
+  ASSERT_EQ(m.functions_size(), 2);
+  EXPECT_EQ(m.functions(0).input_size(), 2);  // a, the weight
+  EXPECT_EQ(m.functions(1).input_size(), 2);  // a, inner's weight passed through
+  EXPECT_EQ(m.functions(1).node(1).input(1), m.functions(1).input(1));
+  std::map<std::string, std::vector<int64_t>> dims;
+  for (const auto& t : m.graph().initializer()) dims[t.name()] = {t.dims().begin(), t.dims().end()};
+  EXPECT_EQ(dims.at(m.graph().node(0).input(1)), (std::vector<int64_t>{8, 4, 1, 1}));
+  EXPECT_EQ(dims.at(m.graph().node(1).input(1)), (std::vector<int64_t>{16, 8, 1, 1}));
+  // And the serializer writes it the same way: no weight in outer's text, none at the calls.
+  std::string text = to_text(m);
+  EXPECT_NE(text.find("t0=inner(^) [1,A*2,B/2,B/2]\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nouter(x)"), std::string::npos) << text;
+  EXPECT_EQ(to_text(from_text(text)), text);
+}
+
 TEST(ReaderTest, FloatAndStringAttributesRoundTripExactly) {
   const std::vector<float> floats{0.1f,   1e-5f,      -0.0f, 1.0f / 3.0f, 3.4028235e38f, 1.17549435e-38f,
                                   1e-45f, 123456.79f, -2.5f, 0.0f,        1e10f,         7.0f};
