@@ -27,6 +27,7 @@ using onnx::TensorProto;
 using onnx::TypeProto;
 
 constexpr int64_t kMaxTensorBytes = int64_t{1} << 31;
+constexpr int64_t kMaxRepeat = 100000;
 
 bool ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool ident_char(char c) { return ident_start(c) || (c >= '0' && c <= '9'); }
@@ -45,10 +46,61 @@ struct DimExpr {
   std::string var;
 };
 
+// The type of a function-body value as the text tells it (serializer.cc has the same): unknown, that of
+// listed formal `formal` at the call, or a tensor type over the dim variables.
+struct SymType {
+  enum Kind { kUnknown, kFormal, kTensor };
+  Kind kind = kUnknown;
+  size_t formal = 0;
+  int32_t dtype = TensorProto::FLOAT;
+  bool ranked = false;
+  std::vector<DimExpr> dims;
+};
+
+// The value of a dim variable at one call: unknown, an integer or a symbolic dim (dim_param).
+struct Bound {
+  enum Kind { kUnknown, kInt, kParam };
+  Kind kind = kUnknown;
+  int64_t value = 0;
+  std::string param;
+};
+
+// The value of `d` where the variables have the values `bound`; unknown where the serializer's
+// evaluate() gives unknown (a product or quotient of a non-integer, an overflow, a remainder).
+Bound evaluate(const DimExpr& d, const std::map<std::string, Bound>& bound) {
+  Bound out;
+  if (d.kind == DimExpr::kInt) {
+    out.kind = Bound::kInt;
+    out.value = d.value;
+    return out;
+  }
+  if (d.kind == DimExpr::kUnknown) return out;
+  auto it = bound.find(d.var);
+  if (it == bound.end()) return out;
+  const Bound& v = it->second;
+  if (d.kind == DimExpr::kVar) return v;
+  if (v.kind != Bound::kInt || d.value < 1) return out;
+  if (d.kind == DimExpr::kMul) {
+    if (v.value != 0 && (v.value > INT64_MAX / d.value || v.value < -(INT64_MAX / d.value))) return out;
+    out.kind = Bound::kInt;
+    out.value = v.value * d.value;
+  } else if (v.value % d.value == 0) {
+    out.kind = Bound::kInt;
+    out.value = v.value / d.value;
+  }
+  return out;
+}
+
+// A weight shape over dim variables. An implicit formal that a nested call brings (`callee` >= 0) is
+// instead the callee's implicit formal `callee_index`, whose variables are `binding`'s expressions in
+// this function's variables.
 struct WeightSpec {
   int32_t dtype = TensorProto::FLOAT;
   std::vector<DimExpr> dims;
   Pos pos;
+  int callee = -1;
+  size_t callee_index = 0;
+  std::map<std::string, DimExpr> binding;
 };
 
 struct Formal {
@@ -63,6 +115,8 @@ struct FnDef {
   std::vector<Formal> formals;
   std::vector<WeightSpec> implicit;                       // implicit weight formals in order of use
   std::map<std::string, std::pair<size_t, size_t>> vars;  // variable -> first (formal, dim)
+  std::vector<std::pair<std::string, DimExpr>> implied;   // attribute parameters set from the variables
+  std::vector<SymType> out_types;                         // per output, for the calls' default types
   bool has_opset = false;
   std::vector<std::pair<std::string, int64_t>> opsets;
   FunctionProto proto;
@@ -71,7 +125,8 @@ struct FnDef {
 // A value visible in the current scope.
 struct Value {
   std::string proto_name;
-  std::optional<TypeProto> type;
+  std::optional<TypeProto> type;  // main graph
+  SymType sym;                    // function body
 };
 
 TypeProto tensor_type(int32_t dtype, const std::vector<int64_t>& dims) {
@@ -152,7 +207,7 @@ class Reader {
       if (w == "out") break;
       if (w == "in" || w == "def" || w == "ret" || w == "ir" || w == "opset")
         fail(fmt::format("'{}' is not allowed here (main graph node line expected)", w));
-      parse_node(main);
+      parse_line(main);
       skip_blank_lines();
     }
     take_word();
@@ -192,6 +247,7 @@ class Reader {
     FnDef* fn = nullptr;
     std::unordered_map<std::string, Value> values;
     std::vector<std::string> order;  // node outputs in definition order
+    std::optional<Value> previous;   // the previous node line's anonymous output, what `^` names
   };
 
   // ---- Lexing.
@@ -335,9 +391,9 @@ class Reader {
 
   // ---- Names, scopes.
   void define(Scope& scope, const std::string& text_name, const Pos& p, const std::string& proto_name,
-              std::optional<TypeProto> type) {
+              std::optional<TypeProto> type, SymType sym = {}) {
     if (text_name == "_") fail_at(p, "'_' (an omitted value) cannot be defined");
-    if (!scope.values.emplace(text_name, Value{proto_name, std::move(type)}).second)
+    if (!scope.values.emplace(text_name, Value{proto_name, std::move(type), std::move(sym)}).second)
       fail_at(p, fmt::format("value '{}' is defined twice", text_name));
   }
   const Value& lookup(const Scope& scope, const std::string& text_name, const Pos& p) const {
@@ -469,7 +525,9 @@ class Reader {
     return t;
   }
 
-  WeightSpec parse_weight(const Scope& scope) {
+  // `call_vars`: in an argument of a main-graph call, the callee's dim variables that earlier arguments
+  // bound (`[208,C,1,1]`); a dim written as one of them is its integer value.
+  WeightSpec parse_weight(const Scope& scope, const std::map<std::string, Bound>* call_vars = nullptr) {
     skip_spaces();
     WeightSpec w;
     w.pos = pos();
@@ -500,9 +558,17 @@ class Reader {
           d.value = integer("dim factor");
           if (d.value < 1) fail_at(p, "a dim factor must be >= 1");
         }
+      } else if (call_vars != nullptr && ident_start(peek())) {
+        d.var = ident("dim variable");
+        auto it = call_vars->find(d.var);
+        if (it == call_vars->end() || it->second.kind != Bound::kInt)
+          fail_at(p, fmt::format("dim variable '{}' is not an integer bound by an earlier argument", d.var));
+        d.kind = DimExpr::kInt;
+        d.value = it->second.value;
+        if (d.value < 0) fail_at(p, "weight dims must be >= 0");
       } else {
-        fail(fmt::format("expected a weight dim (an integer{}), found {}", scope.fn ? " or a dim variable" : "",
-                         found()));
+        fail(fmt::format("expected a weight dim (an integer{}), found {}",
+                         scope.fn || call_vars ? " or a dim variable" : "", found()));
       }
       w.dims.push_back(std::move(d));
     } while (accept(','));
@@ -518,7 +584,7 @@ class Reader {
   }
 
   // A zero-filled tensor of `dtype` and `dims`.
-  TensorProto zero_tensor(int32_t dtype, const std::vector<int64_t>& dims, const Pos& p) const {
+  TensorProto zero_tensor(int32_t dtype, const std::vector<int64_t>& dims, const Pos& p) {
     TensorProto t;
     t.set_data_type(dtype);
     int64_t n = 1;
@@ -530,11 +596,15 @@ class Reader {
     }
     if (dtype == TensorProto::STRING) {
       if (n > (int64_t{1} << 24)) fail_at(p, "string tensor is too large to materialize");
+      total_bytes_ += n;
+      if (total_bytes_ > kMaxTensorBytes) fail_at(p, "weights are too large to materialize (over 2 GiB in all)");
       for (int64_t i = 0; i < n; ++i) t.add_string_data("");
       return t;
     }
     int64_t bytes = n * dtype_size(dtype);
     if (bytes > kMaxTensorBytes) fail_at(p, "tensor is too large to materialize (over 2 GiB)");
+    total_bytes_ += bytes;
+    if (total_bytes_ > kMaxTensorBytes) fail_at(p, "weights are too large to materialize (over 2 GiB in all)");
     t.set_raw_data(std::string(static_cast<size_t>(bytes), '\0'));
     return t;
   }
@@ -591,6 +661,17 @@ class Reader {
       } while (accept(','));
       expect(']', "closing an attribute list");
       a.set_type(static_cast<AttributeProto::AttributeType>(type));
+      if (accept('*')) {  // `[v]*n`: n copies of a one-element list
+        Pos rp = pos();
+        int64_t n = integer("list repeat count");
+        if (n < 1 || n > kMaxRepeat) fail_at(rp, fmt::format("a repeat count must be in [1, {}]", kMaxRepeat));
+        if (a.ints_size() + a.floats_size() != 1)
+          fail_at(rp, "only a one-element int or float list can be repeated ([v]*n)");
+        for (int64_t r = 1; r < n; ++r) {
+          if (a.ints_size()) a.add_ints(a.ints(0));
+          if (a.floats_size()) a.add_floats(a.floats(0));
+        }
+      }
       return a;
     }
     std::string w = peek_word();
@@ -761,8 +842,11 @@ class Reader {
     }
     expect(')', "closing the formal inputs");
     if (accept('<')) {
-      do def.proto.add_attribute(name("attribute parameter"));
-      while (accept(','));
+      do {
+        std::string a = name("attribute parameter");
+        def.proto.add_attribute(a);
+        if (accept('=')) def.implied.emplace_back(a, parse_dim_expr(def, "attribute value"));
+      } while (accept(','));
       expect('>', "closing the attribute parameters");
     }
     skip_spaces();
@@ -777,7 +861,8 @@ class Reader {
     FnDef& fn = defs_.back();
     Scope scope;
     scope.fn = &fn;
-    for (const auto& f : fn.formals) scope.values[f.name] = Value{f.name, std::nullopt};
+    for (size_t k = 0; k < fn.formals.size(); ++k)
+      scope.values[fn.formals[k].name] = Value{fn.formals[k].name, std::nullopt, SymType{SymType::kFormal, k}};
     while (true) {
       skip_blank_lines();
       if (at_end()) fail(fmt::format("function '{}' has no 'ret' line", fn.name));
@@ -785,7 +870,7 @@ class Reader {
       if (w == "ret") break;
       if (w == "def" || w == "in" || w == "out" || w == "ir" || w == "opset")
         fail(fmt::format("'{}' inside function '{}' (its body ends with a 'ret' line)", w, fn.name));
-      parse_node(scope);
+      parse_line(scope);
     }
     take_word();
     if (!at_line_end()) {
@@ -793,7 +878,9 @@ class Reader {
         skip_spaces();
         Pos p = pos();
         std::string n = ident("function output name");
-        fn.proto.add_output(lookup(scope, n, p).proto_name);
+        const Value& v = lookup(scope, n, p);
+        fn.proto.add_output(v.proto_name);
+        fn.out_types.push_back(v.sym);
       } while (accept(','));
     }
     end_line();
@@ -808,24 +895,70 @@ class Reader {
   struct Arg {
     std::string proto_name;  // "" for `_`
     std::optional<TypeProto> type;
+    SymType sym;
   };
 
-  void parse_node(Scope& scope) {
+  // A node line, possibly `k*LINE` (k copies of the line, each reading the previous copy's `^`).
+  void parse_line(Scope& scope) {
     skip_spaces();
+    if (!digit(peek())) {
+      parse_node(scope);
+      return;
+    }
+    Pos p = pos();
+    int64_t repeat = integer("repeat count");
+    if (repeat < 1 || repeat > kMaxRepeat) fail_at(p, fmt::format("a repeat count must be in [1, {}]", kMaxRepeat));
+    expect('*', "after a repeat count");
+    const size_t start = pos_;
+    const int line = line_;
+    const size_t line_start = line_start_;
+    for (int64_t r = 0; r < repeat; ++r) {
+      pos_ = start;
+      line_ = line;
+      line_start_ = line_start;
+      parse_node(scope);
+    }
+  }
+
+  // True when the line at the current position starts with output names (`v0=`, `v1,~=`, `=`).
+  bool at_outputs() {
+    skip_spaces();
+    if (peek() == '=' || peek() == '~') return true;
+    if (!ident_start(peek())) return false;
+    size_t end = pos_;
+    while (end < s_.size() && ident_char(s_[end])) ++end;
+    while (end < s_.size() && (s_[end] == ' ' || s_[end] == '\t' || s_[end] == '\r')) ++end;
+    return end < s_.size() && (s_[end] == '=' || s_[end] == ',');
+  }
+
+  std::string anonymous_name() { return fmt::format("^{}", anonymous_counter_++); }
+
+  void parse_node(Scope& scope) {
+    std::optional<Value> previous = std::move(scope.previous);
+    scope.previous.reset();
+    skip_spaces();
+    // Outputs: (text name or "~" / "_", position); none written = one anonymous output.
     std::vector<std::pair<std::string, Pos>> outs;
-    if (peek() == '=') {
+    bool anonymous = false;
+    if (!at_outputs()) {
+      anonymous = true;
+      outs.emplace_back("", pos());
+    } else if (peek() == '=') {
       advance();
     } else {
       do {
         skip_spaces();
         Pos p = pos();
-        outs.emplace_back(ident("output name"), p);
+        if (accept('~'))
+          outs.emplace_back("~", p);
+        else
+          outs.emplace_back(ident("output name"), p);
       } while (accept(','));
       expect('=', "after the output names");
     }
     skip_spaces();
-    if (scope.is_main && at_weight()) {
-      if (outs.size() != 1 || outs[0].first == "_")
+    if (scope.is_main && !anonymous && at_weight()) {
+      if (outs.size() != 1 || outs[0].first == "_" || outs[0].first == "~")
         fail_at(outs.empty() ? pos() : outs[0].second, "a weight declaration names exactly one weight");
       WeightSpec w = parse_weight(scope);
       std::vector<int64_t> dims;
@@ -856,57 +989,107 @@ class Reader {
     std::vector<Arg> args;
     skip_spaces();
     if (peek() != ')') {
-      do parse_arg(scope, args);
+      const FnDef* target = callee >= 0 ? &defs_[callee] : nullptr;
+      do parse_arg(scope, args, previous, target);
       while (accept(','));
     }
     expect(')', "closing the arguments");
 
-    if (callee >= 0) add_call_weights(scope, defs_[callee], args, op.pos);
+    std::map<std::string, Bound> bound;
+    const FnDef* fn = callee >= 0 ? &defs_[callee] : nullptr;
+    if (fn) {
+      bound = bind_vars(*fn, args);
+      add_call_weights(scope, callee, args, bound, op.pos);
+      add_implied_attributes(scope, *fn, node, bound, op.pos);
+    }
     for (const auto& a : args) node.add_input(a.proto_name);
 
-    size_t named_outs = 0;
-    for (const auto& o : outs) named_outs += o.first != "_";
+    size_t typed_outs = 0;
+    for (const auto& o : outs) typed_outs += o.first != "_";
     skip_spaces();
     std::vector<std::optional<TypeProto>> types;
+    std::vector<SymType> syms;
     bool annotated = !at_line_end();
     if (annotated) {
       Pos p = pos();
-      do types.push_back(parse_type(/*symbolic=*/!scope.is_main));
-      while (accept(','));
-      if (types.size() != named_outs)
-        fail_at(p, fmt::format("{} output types for {} outputs", types.size(), named_outs));
+      do {
+        std::optional<TypeProto> type;
+        SymType sym;
+        if (scope.is_main)
+          type = parse_type(/*symbolic=*/false);
+        else
+          sym = parse_sym_type(*scope.fn);
+        int64_t repeat = 1;
+        if (accept('*')) {
+          Pos rp = pos();
+          repeat = integer("repeat count");
+          if (repeat < 1 || static_cast<size_t>(repeat) > typed_outs)
+            fail_at(rp, fmt::format("a type repeat count must be in [1, {}]", typed_outs));
+        }
+        for (int64_t r = 0; r < repeat; ++r) {
+          types.push_back(type);
+          syms.push_back(sym);
+        }
+      } while (accept(','));
+      if (types.size() != typed_outs)
+        fail_at(p, fmt::format("{} output types for {} outputs", types.size(), typed_outs));
     }
     end_line();
-    std::optional<TypeProto> first_type = args.empty() || args[0].proto_name.empty() ? std::nullopt : args[0].type;
+    const bool first_given = !args.empty() && !args[0].proto_name.empty();
+    std::optional<TypeProto> first_type = first_given ? args[0].type : std::nullopt;
+    SymType first_sym = first_given ? args[0].sym : SymType{};
+    // Main graph defaults: a call's derived output types if all are fully known, else the first input's.
+    std::vector<std::optional<TypeProto>> defaults;
+    if (scope.is_main && !annotated) {
+      bool all_known = true;
+      for (size_t slot = 0; slot < outs.size(); ++slot) {
+        if (outs[slot].first == "_") continue;
+        defaults.push_back(fn ? derived_type(*fn, slot, args, bound) : first_type);
+        all_known = all_known && fully_known(defaults.back());
+      }
+      if (fn && !all_known) std::fill(defaults.begin(), defaults.end(), first_type);
+    }
     size_t t = 0;
-    for (const auto& [name, p] : outs) {
+    for (size_t slot = 0; slot < outs.size(); ++slot) {
+      const auto& [name, p] = outs[slot];
       if (name == "_") {
         node.add_output("");
         continue;
       }
-      std::optional<TypeProto> type;
-      if (scope.is_main) type = annotated ? types[t] : first_type;
+      Value v;
+      if (scope.is_main) {
+        v.type = annotated ? types[t] : defaults[t];
+      } else {
+        v.sym = annotated ? syms[t] : first_sym;
+      }
       ++t;
-      define(scope, name, p, name, type);
-      scope.order.push_back(name);
-      node.add_output(name);
+      v.proto_name = name.empty() || name == "~" ? anonymous_name() : name;
+      define(scope, name.empty() || name == "~" ? v.proto_name : name, p, v.proto_name, v.type, v.sym);
+      scope.order.push_back(v.proto_name);
+      node.add_output(v.proto_name);
+      if (anonymous) scope.previous = std::move(v);
     }
     NodeProto* dst = scope.is_main ? model_.mutable_graph()->add_node() : scope.fn->proto.add_node();
     *dst = std::move(node);
   }
 
-  void parse_arg(Scope& scope, std::vector<Arg>& args) {
+  void parse_arg(Scope& scope, std::vector<Arg>& args, const std::optional<Value>& previous, const FnDef* callee) {
     skip_spaces();
     Pos p = pos();
+    if (accept('^')) {
+      if (!previous) fail_at(p, "'^' names the previous line's unnamed output, but that line has none");
+      args.push_back({previous->proto_name, previous->type, previous->sym});
+      return;
+    }
     if (!at_weight()) {
-      std::string n = ident("argument (a value name, '_' or a weight)");
+      std::string n = ident("argument (a value name, '^', '_' or a weight)");
       if (n == "_") {
-        args.push_back({"", std::nullopt});
+        args.push_back({"", std::nullopt, {}});
         return;
       }
       if (!accept('=')) {
         const Value& v = lookup(scope, n, p);
-        args.push_back({v.proto_name, v.type});
+        args.push_back({v.proto_name, v.type, v.sym});
         return;
       }
       if (!scope.is_main) fail_at(p, "named weights are only allowed in the main graph");
@@ -915,78 +1098,249 @@ class Reader {
       for (const auto& d : w.dims) dims.push_back(d.value);
       add_initializer(n, w.dtype, dims, w.pos);
       define(scope, n, p, n, tensor_type(w.dtype, dims));
-      args.push_back({n, scope.values.at(n).type});
+      args.push_back({n, scope.values.at(n).type, {}});
       return;
     }
-    WeightSpec w = parse_weight(scope);
+    std::map<std::string, Bound> call_vars;
+    if (scope.is_main && callee != nullptr) call_vars = bind_vars(*callee, args);
+    WeightSpec w = parse_weight(scope, scope.is_main && callee != nullptr ? &call_vars : nullptr);
     int64_t repeat = 1;
     if (accept('*')) {
       Pos rp = pos();
       repeat = integer("repeat count");
-      if (repeat < 1) fail_at(rp, "a repeat count must be >= 1");
+      if (repeat < 1 || repeat > kMaxRepeat)
+        fail_at(rp, fmt::format("a repeat count must be in [1, {}]", kMaxRepeat));
     }
     for (int64_t r = 0; r < repeat; ++r) {
       if (scope.is_main) {
         std::vector<int64_t> dims;
         for (const auto& d : w.dims) dims.push_back(d.value);
         std::string name = add_initializer(fresh_weight_name(), w.dtype, dims, w.pos);
-        args.push_back({name, tensor_type(w.dtype, dims)});
+        args.push_back({name, tensor_type(w.dtype, dims), {}});
       } else {
         std::string name = fmt::format("w.{}", scope.fn->implicit.size());
         scope.fn->implicit.push_back(w);
-        args.push_back({name, std::nullopt});
+        args.push_back({name, std::nullopt, SymType{SymType::kTensor, 0, w.dtype, true, w.dims}});
       }
     }
   }
 
-  // Appends the implicit weights of a call of `fn`, sized from the call's argument shapes.
-  void add_call_weights(const Scope& scope, const FnDef& fn, std::vector<Arg>& args, const Pos& p) {
+  // A dim of an implied attribute: integer, V, V*k or V/k over the function's dim variables.
+  DimExpr parse_dim_expr(const FnDef& fn, const std::string& what) {
+    skip_spaces();
+    Pos p = pos();
+    DimExpr d;
+    if (peek() == '-' || digit(peek())) {
+      d.kind = DimExpr::kInt;
+      d.value = integer(what);
+      return d;
+    }
+    d.var = ident(what);
+    if (!fn.vars.count(d.var))
+      fail_at(p, fmt::format("unknown dim variable '{}' (not in the signature's shape patterns)", d.var));
+    d.kind = DimExpr::kVar;
+    skip_spaces();
+    if (peek() == '*' || peek() == '/') {
+      d.kind = peek() == '*' ? DimExpr::kMul : DimExpr::kDiv;
+      advance();
+      d.value = integer("dim factor");
+      if (d.value < 1) fail_at(p, "a dim factor must be >= 1");
+    }
+    return d;
+  }
+
+  // A type inside a function body: `?`, dtype + `[*]`, or dtype + `[dims]` over the dim variables
+  // (a name that is not a variable, or a quoted symbolic dim, reads as an unknown dim).
+  SymType parse_sym_type(const FnDef& fn) {
+    skip_spaces();
+    SymType t;
+    if (accept('?')) return t;
+    t.kind = SymType::kTensor;
+    if (ident_start(peek())) {
+      Pos p = pos();
+      std::string w = ident("dtype");
+      t.dtype = dtype_from_name(w);
+      if (t.dtype == 0) fail_at(p, fmt::format("unknown dtype '{}'", w));
+    }
+    expect('[', "opening a shape");
+    if (accept('*')) {
+      expect(']', "after '[*' (unknown rank)");
+      return t;
+    }
+    t.ranked = true;
+    if (accept(']')) return t;
+    do {
+      skip_spaces();
+      Pos p = pos();
+      DimExpr d;
+      if (accept('?')) {
+      } else if (peek() == '-' || digit(peek())) {
+        d.kind = DimExpr::kInt;
+        d.value = integer("dim");
+      } else if (peek() == '"') {
+        quoted();
+      } else {
+        d.var = ident("dim");
+        d.kind = fn.vars.count(d.var) ? DimExpr::kVar : DimExpr::kUnknown;
+        skip_spaces();
+        if (peek() == '*' || peek() == '/') {
+          bool mul = peek() == '*';
+          advance();
+          d.value = integer("dim factor");
+          if (d.value < 1) fail_at(p, "a dim factor must be >= 1");
+          if (d.kind == DimExpr::kVar) d.kind = mul ? DimExpr::kMul : DimExpr::kDiv;
+        }
+      }
+      t.dims.push_back(std::move(d));
+    } while (accept(','));
+    expect(']', "closing a shape");
+    return t;
+  }
+
+  // The dim variables of `fn` at a call with (listed) arguments `args`.
+  std::map<std::string, Bound> bind_vars(const FnDef& fn, const std::vector<Arg>& args) const {
+    std::map<std::string, Bound> bound;
+    for (const auto& [var, at] : fn.vars) {
+      Bound value;
+      const auto* type = at.first < args.size() && args[at.first].type ? &*args[at.first].type : nullptr;
+      if (type && type->has_tensor_type() && type->tensor_type().has_shape() &&
+          type->tensor_type().shape().dim_size() == static_cast<int>(fn.formals[at.first].pattern.size())) {
+        const auto& dim = type->tensor_type().shape().dim(static_cast<int>(at.second));
+        if (dim.has_dim_value()) {
+          value.kind = Bound::kInt;
+          value.value = dim.dim_value();
+        } else if (dim.has_dim_param() && !dim.dim_param().empty()) {
+          value.kind = Bound::kParam;
+          value.param = dim.dim_param();
+        }
+      }
+      bound[var] = value;
+    }
+    return bound;
+  }
+
+  // A tensor type of a known dtype with every dim an integer or a symbolic dim.
+  static bool fully_known(const std::optional<TypeProto>& t) {
+    if (!t || !t->has_tensor_type() || dtype_name(t->tensor_type().elem_type()) == nullptr ||
+        !t->tensor_type().has_shape())
+      return false;
+    for (const auto& d : t->tensor_type().shape().dim())
+      if (!d.has_dim_value() && (!d.has_dim_param() || d.dim_param().empty())) return false;
+    return true;
+  }
+
+  // The default type of output `slot` of a call of `fn`: the function's output type at this call.
+  std::optional<TypeProto> derived_type(const FnDef& fn, size_t slot, const std::vector<Arg>& args,
+                                        const std::map<std::string, Bound>& bound) const {
+    if (slot >= fn.out_types.size()) return std::nullopt;
+    const SymType& t = fn.out_types[slot];
+    if (t.kind == SymType::kUnknown) return std::nullopt;
+    if (t.kind == SymType::kFormal) return t.formal < args.size() ? args[t.formal].type : std::nullopt;
+    TypeProto out;
+    out.mutable_tensor_type()->set_elem_type(t.dtype);
+    if (!t.ranked) return out;
+    auto* shape = out.mutable_tensor_type()->mutable_shape();
+    for (const DimExpr& d : t.dims) {
+      auto* dim = shape->add_dim();
+      Bound b = evaluate(d, bound);
+      if (b.kind == Bound::kInt)
+        dim->set_dim_value(b.value);
+      else if (b.kind == Bound::kParam)
+        dim->set_dim_param(b.param);
+    }
+    return out;
+  }
+
+  // Appends the implicit weights of a call of function `callee`: in the main graph fresh initializers
+  // sized from the call's argument shapes; in a function body new implicit formals of that function
+  // (sized at its own calls).
+  void add_call_weights(const Scope& scope, int callee, std::vector<Arg>& args,
+                        const std::map<std::string, Bound>& bound, const Pos& p) {
+    const FnDef& fn = defs_[static_cast<size_t>(callee)];
     if (args.size() > fn.formals.size())
       fail_at(p, fmt::format("{} arguments but function '{}' lists {} formal inputs", args.size(), fn.name,
                              fn.formals.size()));
     if (fn.implicit.empty()) return;
-    if (!scope.is_main)
-      fail_at(p, fmt::format("function '{}' has implicit weights, so it can only be called from the main graph",
-                             fn.name));
     if (args.size() != fn.formals.size())
       fail_at(p, fmt::format("{} arguments but function '{}' takes {}", args.size(), fn.name, fn.formals.size()));
-    std::map<std::string, std::optional<int64_t>> bound;
+    if (scope.is_main) {
+      for (size_t k = 0; k < fn.implicit.size(); ++k) {
+        std::vector<int64_t> dims = implicit_dims(fn, k, bound, p);
+        std::string name = add_initializer(fresh_weight_name(), fn.implicit[k].dtype, dims, p);
+        args.push_back({name, tensor_type(fn.implicit[k].dtype, dims), {}});
+      }
+      return;
+    }
+    // The callee's variables in this function's: from the arguments' symbolic types.
+    std::map<std::string, DimExpr> binding;
     for (const auto& [var, at] : fn.vars) {
-      const auto& type = args[at.first].type;
-      std::optional<int64_t> value;
-      if (type && type->has_tensor_type() && type->tensor_type().has_shape() &&
-          type->tensor_type().shape().dim_size() == static_cast<int>(fn.formals[at.first].pattern.size())) {
-        const auto& dim = type->tensor_type().shape().dim(static_cast<int>(at.second));
-        if (dim.has_dim_value()) value = dim.dim_value();
+      const SymType& t = args[at.first].sym;
+      const size_t rank = fn.formals[at.first].pattern.size();
+      DimExpr d;
+      if (t.kind == SymType::kFormal) {
+        const Formal& f = scope.fn->formals[t.formal];
+        if (f.has_pattern && f.pattern.size() == rank) d = f.pattern[at.second];
+      } else if (t.kind == SymType::kTensor && t.ranked && t.dims.size() == rank) {
+        d = t.dims[at.second];
       }
-      bound[var] = value;
+      binding[var] = d;
     }
-    for (const WeightSpec& w : fn.implicit) {
-      std::vector<int64_t> dims;
-      for (const DimExpr& d : w.dims) {
-        if (d.kind == DimExpr::kInt) {
-          dims.push_back(d.value);
-          continue;
-        }
-        const auto& v = bound.at(d.var);
-        if (!v)
-          fail_at(p,
-                  fmt::format("cannot size a weight of function '{}': dim variable '{}' is not a known integer at "
-                              "this call",
-                              fn.name, d.var));
-        if (d.kind == DimExpr::kVar)
-          dims.push_back(*v);
-        else if (d.kind == DimExpr::kMul)
-          dims.push_back(*v * d.value);
-        else if (*v % d.value != 0)
-          fail_at(p, fmt::format("cannot size a weight of function '{}': {}={} is not divisible by {}", fn.name,
-                                 d.var, *v, d.value));
-        else
-          dims.push_back(*v / d.value);
-      }
-      std::string name = add_initializer(fresh_weight_name(), w.dtype, dims, p);
-      args.push_back({name, tensor_type(w.dtype, dims)});
+    for (size_t k = 0; k < fn.implicit.size(); ++k) {
+      WeightSpec w;
+      w.dtype = fn.implicit[k].dtype;
+      w.pos = p;
+      w.callee = callee;
+      w.callee_index = k;
+      w.binding = binding;
+      std::string name = fmt::format("w.{}", scope.fn->implicit.size());
+      scope.fn->implicit.push_back(std::move(w));
+      args.push_back({name, std::nullopt, {}});
     }
+  }
+
+  // The dims of implicit formal `k` of `fn` at a main-graph call where `fn`'s variables are `bound`.
+  std::vector<int64_t> implicit_dims(const FnDef& fn, size_t k, const std::map<std::string, Bound>& bound,
+                                     const Pos& p) const {
+    const WeightSpec& w = fn.implicit[k];
+    if (w.callee >= 0) {
+      std::map<std::string, Bound> inner;
+      for (const auto& [var, d] : w.binding) inner[var] = evaluate(d, bound);
+      return implicit_dims(defs_[static_cast<size_t>(w.callee)], w.callee_index, inner, p);
+    }
+    std::vector<int64_t> dims;
+    for (const DimExpr& d : w.dims) dims.push_back(call_int(fn, d, bound, "size a weight", p));
+    return dims;
+  }
+
+  // Sets the attributes that `fn` implies from its dim variables (`<g=C>`) on a call.
+  void add_implied_attributes(const Scope& scope, const FnDef& fn, NodeProto& node,
+                              const std::map<std::string, Bound>& bound, const Pos& p) {
+    if (fn.implied.empty()) return;
+    if (!scope.is_main)
+      fail_at(p, fmt::format("function '{}' has implied attributes, so it can only be called from the main graph",
+                             fn.name));
+    for (const auto& [name, d] : fn.implied) {
+      for (const auto& a : node.attribute())
+        if (a.name() == name)
+          fail_at(p, fmt::format("attribute '{}' is implied by function '{}' and cannot be passed", name, fn.name));
+      AttributeProto* a = node.add_attribute();
+      a->set_name(name);
+      a->set_type(AttributeProto::INT);
+      a->set_i(call_int(fn, d, bound, fmt::format("set attribute '{}'", name), p));
+    }
+  }
+
+  // An integer dim expression at a call; throws if the variables do not give one.
+  int64_t call_int(const FnDef& fn, const DimExpr& d, const std::map<std::string, Bound>& bound,
+                   const std::string& what, const Pos& p) const {
+    Bound b = evaluate(d, bound);
+    if (b.kind == Bound::kInt) return b.value;
+    auto it = bound.find(d.var);
+    if (it == bound.end() || it->second.kind != Bound::kInt)
+      fail_at(p, fmt::format("cannot {} of function '{}': dim variable '{}' is not a known integer at this call", what,
+                             fn.name, d.var));
+    fail_at(p, fmt::format("cannot {} of function '{}': {}={} {} {}", what, fn.name, d.var, it->second.value,
+                           d.kind == DimExpr::kDiv ? "is not divisible by" : "overflows when multiplied by", d.value));
   }
 
   const std::string& s_;
@@ -999,6 +1353,8 @@ class Reader {
   std::vector<FnDef> defs_;
   std::map<std::string, size_t> def_index_;
   int weight_counter_ = 0;
+  int anonymous_counter_ = 0;
+  int64_t total_bytes_ = 0;  // of all zero-filled tensors so far
 };
 
 }  // namespace

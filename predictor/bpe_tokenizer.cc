@@ -26,7 +26,9 @@ uint64_t pair_key(int left, int right) {
 }
 
 bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-bool is_isolated(unsigned char c) { return is_digit(c) || c == '\n'; }
+bool is_isolated(unsigned char c, bool isolate_newlines) {
+  return is_digit(c) || (isolate_newlines && c == '\n');
+}
 
 // Length of the well-formed UTF-8 character starting at s[i] (RFC 3629, no overlong forms or
 // surrogates), or 0 if the bytes there are not one.
@@ -57,10 +59,11 @@ size_t utf8_length(std::string_view s, size_t i) {
   return len;
 }
 
-OrderedJson pre_tokenizer_json() {
+OrderedJson pre_tokenizer_json(bool isolate_newlines) {
   OrderedJson digits = {{"type", "Digits"}, {"individual_digits", true}};
   OrderedJson newline = {
       {"type", "Split"}, {"pattern", {{"String", "\n"}}}, {"behavior", "Isolated"}, {"invert", false}};
+  if (!isolate_newlines) return {{"type", "Sequence"}, {"pretokenizers", OrderedJson::array({digits})}};
   return {{"type", "Sequence"}, {"pretokenizers", OrderedJson::array({digits, newline})}};
 }
 
@@ -102,17 +105,17 @@ BpeTokenizer::BpeTokenizer() : cache_(std::make_shared<ChunkCache>()) {
   std::fill(std::begin(ascii_ids_), std::end(ascii_ids_), kUnkId);
 }
 
-std::vector<std::string_view> BpeTokenizer::pre_tokenize(std::string_view text) {
+std::vector<std::string_view> BpeTokenizer::pre_tokenize(std::string_view text, bool isolate_newlines) {
   std::vector<std::string_view> chunks;
   size_t i = 0;
   while (i < text.size()) {
-    if (is_isolated(static_cast<unsigned char>(text[i]))) {
+    if (is_isolated(static_cast<unsigned char>(text[i]), isolate_newlines)) {
       chunks.push_back(text.substr(i, 1));
       ++i;
       continue;
     }
     size_t j = i + 1;
-    while (j < text.size() && !is_isolated(static_cast<unsigned char>(text[j]))) ++j;
+    while (j < text.size() && !is_isolated(static_cast<unsigned char>(text[j]), isolate_newlines)) ++j;
     chunks.push_back(text.substr(i, j - i));
     i = j;
   }
@@ -135,6 +138,7 @@ BpeTokenizer BpeTokenizer::train(const std::vector<std::string>& corpus, const B
 
   BpeTokenizer tok;
   tok.space_names_ = options.space_names;
+  tok.isolate_newlines_ = options.isolate_newlines;
   tok.id_to_token_ = {kPad, kStart, kUnk};
   for (const std::string& name : options.space_names) tok.id_to_token_.push_back("<" + name + ">");
   const int first_regular = tok.first_regular_id();
@@ -142,8 +146,9 @@ BpeTokenizer BpeTokenizer::train(const std::vector<std::string>& corpus, const B
   // Chunk frequencies and the alphabet.
   std::unordered_map<std::string_view, int64_t> chunk_counts;
   for (const std::string& text : corpus) {
-    for (std::string_view chunk : pre_tokenize(text)) {
-      if (chunk.size() == 1 && is_isolated(static_cast<unsigned char>(chunk[0]))) continue;
+    for (std::string_view chunk : pre_tokenize(text, options.isolate_newlines)) {
+      if (chunk.size() == 1 && is_isolated(static_cast<unsigned char>(chunk[0]), options.isolate_newlines))
+        continue;
       ++chunk_counts[chunk];
     }
   }
@@ -404,13 +409,13 @@ std::vector<int> BpeTokenizer::encode_text(std::string_view text) const {
   size_t i = 0;
   while (i < text.size()) {
     const auto c = static_cast<unsigned char>(text[i]);
-    if (is_isolated(c)) {
+    if (is_isolated(c, isolate_newlines_)) {
       out.push_back(ascii_ids_[c]);
       ++i;
       continue;
     }
     size_t j = i + 1;
-    while (j < text.size() && !is_isolated(static_cast<unsigned char>(text[j]))) ++j;
+    while (j < text.size() && !is_isolated(static_cast<unsigned char>(text[j]), isolate_newlines_)) ++j;
     encode_chunk(text.substr(i, j - i), out);
     i = j;
   }
@@ -491,7 +496,7 @@ std::string BpeTokenizer::to_json() const {
                        {"merges", std::move(merges)}};
   OrderedJson root = {{"version", "1.0"},          {"truncation", nullptr},
                       {"padding", nullptr},        {"added_tokens", std::move(added)},
-                      {"normalizer", nullptr},     {"pre_tokenizer", pre_tokenizer_json()},
+                      {"normalizer", nullptr},     {"pre_tokenizer", pre_tokenizer_json(isolate_newlines_)},
                       {"post_processor", nullptr}, {"decoder", {{"type", "Fuse"}}},
                       {"model", std::move(model)}};
   return root.dump(2) + "\n";
@@ -507,9 +512,11 @@ BpeTokenizer BpeTokenizer::from_json(const std::string& json_text, const std::st
   if (!root.is_object()) fail(source, "(root)", "expected a JSON object");
 
   const Json& pre = require(root, "pre_tokenizer", source, "");
-  if (pre != Json::parse(pre_tokenizer_json().dump())) {
+  const bool isolate_newlines = pre == Json::parse(pre_tokenizer_json(true).dump());
+  if (!isolate_newlines && pre != Json::parse(pre_tokenizer_json(false).dump())) {
     fail(source, "pre_tokenizer",
-         "unsupported; expected Sequence[Digits(individual_digits), Split(\"\\n\", Isolated)]");
+         "unsupported; expected Sequence[Digits(individual_digits), Split(\"\\n\", Isolated)] or "
+         "Sequence[Digits(individual_digits)]");
   }
   const Json& model = require(root, "model", source, "");
   const std::string type = require_string(require(model, "type", source, "model"), source, "model.type");
@@ -521,6 +528,7 @@ BpeTokenizer BpeTokenizer::from_json(const std::string& json_text, const std::st
   const Json& vocab = require(model, "vocab", source, "model");
   if (!vocab.is_object()) fail(source, "model.vocab", "expected an object token -> id");
   BpeTokenizer tok;
+  tok.isolate_newlines_ = isolate_newlines;
   tok.id_to_token_.assign(vocab.size(), std::string());
   std::vector<bool> used(vocab.size(), false);
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {

@@ -16,6 +16,11 @@ struct BpeTrainOptions {
   // occurs min_frequency times; a target below the base size gives no merges.
   int vocab_size = 1024;
   int64_t min_frequency = 2;
+  // Whether '\n' is a chunk of its own (the default, see below). false makes it an ordinary character
+  // that merges with the punctuation around it ("])\nConv(^,[A," can become one token): about a fifth
+  // fewer tokens on predictor text, and merges enough for vocab sizes of 1,024-2,048 to pay off
+  // (experiments/text_length_report --merge-newlines).
+  bool isolate_newlines = true;
   // One prefix token "<name>" per search space, ids 3, 4, ... in this order (registry names).
   std::vector<std::string> space_names = {"nb101", "nb201", "fbnet", "ofa_mbv3", "darts"};
 };
@@ -29,10 +34,11 @@ struct BpeTrainOptions {
 // then one id per merge in merge order (a merge whose result string already exists reuses its id).
 //
 // Pre-tokenisation (BPE merges never cross a chunk boundary): every ASCII digit 0-9 is a chunk of its
-// own and every '\n' is a chunk of its own; each maximal run of other characters is one chunk, merges
-// run freely inside it (punctuation and spaces included: ONNX text is mostly punctuation glued between
-// numbers, e.g. "],pads=[" becomes one token). So numbers are always spelled digit by digit. In
-// tokenizer.json terms: Sequence[Digits(individual_digits), Split("\n", Isolated)].
+// own and every '\n' is a chunk of its own (unless BpeTrainOptions::isolate_newlines is false); each
+// maximal run of other characters is one chunk, merges run freely inside it (punctuation and spaces
+// included: ONNX text is mostly punctuation glued between numbers, e.g. "],pads=[" becomes one token).
+// So numbers are always spelled digit by digit. In tokenizer.json terms:
+// Sequence[Digits(individual_digits), Split("\n", Isolated)], or Sequence[Digits(individual_digits)].
 // Characters are UTF-8 code points. The base alphabet is the characters seen in the training corpus
 // plus the ten digits and '\n' (always present). An unseen character, or a byte that is not valid
 // UTF-8, encodes as <unk> and is never merged. Special-token text such as "<pad>" inside the input is
@@ -88,7 +94,9 @@ class BpeTokenizer {
   std::string decode(const std::vector<int>& ids, bool keep_special = false) const;
 
   // Splits `text` into the pre-tokenisation chunks described above (their concatenation is `text`).
-  static std::vector<std::string_view> pre_tokenize(std::string_view text);
+  static std::vector<std::string_view> pre_tokenize(std::string_view text, bool isolate_newlines = true);
+  // Whether '\n' is a chunk of its own (BpeTrainOptions::isolate_newlines; stored in tokenizer.json).
+  bool isolate_newlines() const { return isolate_newlines_; }
 
   int vocab_size() const { return static_cast<int>(id_to_token_.size()); }
   // Token string of an id; throws nas::Error outside [0, vocab_size()).
@@ -113,6 +121,7 @@ class BpeTokenizer {
   void encode_chunk_uncached(std::string_view chunk, std::vector<int>& out) const;
 
   std::vector<std::string> space_names_;
+  bool isolate_newlines_ = true;
   std::vector<std::string> id_to_token_;
   std::vector<std::pair<int, int>> merges_;  // (left id, right id), rank = index
   std::unordered_map<std::string, int> token_to_id_;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 #include "core/error.h"
@@ -103,6 +104,15 @@ onnx::AttributeProto ref_attr(const std::string& name) {
   return a;
 }
 
+// Attribute `name` of type `type` that takes the value of the function attribute `ref`.
+onnx::AttributeProto ref_attr(const std::string& name, const std::string& ref, onnx::AttributeProto::AttributeType type) {
+  onnx::AttributeProto a;
+  a.set_name(name);
+  a.set_type(type);
+  a.set_ref_attr_name(ref);
+  return a;
+}
+
 onnx::AttributeProto float_tensor_attr(const std::string& name, float value) {
   onnx::AttributeProto a;
   a.set_name(name);
@@ -126,7 +136,15 @@ struct BodyNode {
   std::string op;
   std::vector<std::string> inputs, outputs;
   std::vector<onnx::AttributeProto> attrs;
+  std::string domain;  // kNasDomain for a call of an op function
 };
+
+// Ops that become functions of their own ("op functions") when cells are functions: those with weights.
+bool is_op_function(DartsOp op, int64_t stride) {
+  return op != DartsOp::kMaxPool3x3 && op != DartsOp::kAvgPool3x3 && (op != DartsOp::kSkipConnect || stride != 1);
+}
+
+bool has_plain_bn(DartsOp op, int64_t stride) { return op != DartsOp::kSkipConnect || stride != 1; }
 
 bool has_depthwise(const DartsCell& cell) {
   return std::any_of(cell.edges.begin(), cell.edges.end(), [](const DartsEdge& e) {
@@ -137,6 +155,9 @@ bool has_depthwise(const DartsCell& cell) {
 // Writes the body of one block (a cell or a preprocessing block) and its weights at one call, both in
 // body order. The body is the same at every call of the block, except that with a concrete `group`
 // the depthwise convolutions carry it instead of a reference to the function attribute "group".
+// With `op_calls`, a cell's ops with weights are calls of op functions (op_function()) that take the
+// edge's input, the cell's "ones" / "zeros" and the op's weights, instead of their nodes; the weights
+// (names, order) are the same either way, and so is the network once the functions are inlined.
 class BlockEmitter {
  public:
   explicit BlockEmitter(std::optional<int64_t> group = std::nullopt) : group_(group) {}
@@ -145,7 +166,7 @@ class BlockEmitter {
   static BlockEmitter relu_conv_bn(int64_t c_in, int64_t c_out) {
     BlockEmitter b;
     b.nodes_.push_back({"Relu", {"x"}, {"relu"}, {}});
-    b.conv("conv", "relu", {c_out, c_in, 1, 1}, {attr("kernel_shape", {1, 1})}, "bn_scale");
+    b.conv("conv", "relu", {c_out, c_in, 1, 1}, {}, "bn_scale");
     b.affine_bn("bn", "conv", c_out, "y");
     return b;
   }
@@ -160,9 +181,14 @@ class BlockEmitter {
   }
 
   // One cell on the preprocessed inputs "s0", "s1" (c channels each) -> "y" (4c channels).
-  static BlockEmitter cell(const DartsCell& cell, bool reduction, int64_t c, std::optional<int64_t> group) {
+  static BlockEmitter cell(const DartsCell& cell, bool reduction, int64_t c, std::optional<int64_t> group,
+                           bool op_calls = false) {
     BlockEmitter b(group);
     b.c_ = c;
+    b.op_calls_ = op_calls;
+    // The unit scale / bias of the ops' BatchNormalizations first (inline and called ops alike).
+    for (int j = 0; j < kDartsEdgesPerCell; ++j)
+      if (has_plain_bn(cell.edges[j].op, reduction && cell.edges[j].input < 2 ? 2 : 1)) b.make_unit();
     std::vector<std::string> states{"s0", "s1"};
     for (int node = 0; node < kDartsNodes; ++node) {
       std::array<std::string, 2> terms;
@@ -179,8 +205,21 @@ class BlockEmitter {
     return b;
   }
 
+  // The body of op function `op`: "x", "ones", "zeros", then the op's weights -> "y"; the depthwise
+  // convolutions reference attribute "group", and with `strided` the first one also "s" (its strides).
+  static BlockEmitter op_function(DartsOp op, int64_t c, bool strided) {
+    BlockEmitter b;
+    b.c_ = c;
+    b.made_unit_ = true;  // "ones" / "zeros" are formals
+    b.stride_ref_ = strided;
+    b.edge("y", "x", op, strided || op == DartsOp::kSkipConnect ? 2 : 1);
+    return b;
+  }
+
   const std::vector<BodyNode>& nodes() const { return nodes_; }
   const std::vector<WeightSpec>& weights() const { return weights_; }
+  // The op functions the calls use, and whether some call is strided.
+  const std::map<DartsOp, bool>& called_ops() const { return called_ops_; }
 
  private:
   void weight(const std::string& formal, std::vector<int64_t> dims, ParamRole role, const std::string& intro) {
@@ -198,15 +237,20 @@ class BlockEmitter {
         {"BatchNormalization", {x, scale, prefix + "_bias", prefix + "_mean", prefix + "_var"}, {out}, {}});
   }
 
-  // BatchNormalization without trainable parameters (affine=False): scale 1 and bias 0 of the cell's
-  // channel count, made once per cell from the shape of input "s0"; running mean / var per call.
+  // Scale 1 and bias 0 of the cell's channel count ("ones", "zeros"), made once per cell from the shape
+  // of input "s0".
+  void make_unit() {
+    if (made_unit_) return;
+    nodes_.push_back({"Shape", {"s0"}, {"channels"}, {attr("start", int64_t{1}), attr("end", int64_t{2})}});
+    nodes_.push_back({"ConstantOfShape", {"channels"}, {"ones"}, {float_tensor_attr("value", 1.0f)}});
+    nodes_.push_back({"ConstantOfShape", {"channels"}, {"zeros"}, {}});
+    made_unit_ = true;
+  }
+
+  // BatchNormalization without trainable parameters (affine=False): the cell's unit scale and bias;
+  // running mean / var per call.
   std::string plain_bn(const std::string& prefix, const std::string& x, const std::string& out) {
-    if (!made_unit_) {
-      nodes_.push_back({"Shape", {"s0"}, {"channels"}, {attr("start", int64_t{1}), attr("end", int64_t{2})}});
-      nodes_.push_back({"ConstantOfShape", {"channels"}, {"ones"}, {float_tensor_attr("value", 1.0f)}});
-      nodes_.push_back({"ConstantOfShape", {"channels"}, {"zeros"}, {}});
-      made_unit_ = true;
-    }
+    make_unit();
     weight(prefix + "_mean", {c_}, ParamRole::kZeros, prefix + "_mean");
     weight(prefix + "_var", {c_}, ParamRole::kOnes, prefix + "_mean");
     nodes_.push_back({"BatchNormalization", {x, "ones", "zeros", prefix + "_mean", prefix + "_var"}, {out}, {}});
@@ -221,6 +265,31 @@ class BlockEmitter {
 
   onnx::AttributeProto group_attr() const { return group_ ? attr("group", *group_) : ref_attr("group"); }
 
+  // A convolution's strides: the value, or in a strided op function the reference to "s".
+  void add_strides(std::vector<onnx::AttributeProto>& attrs, int64_t stride) const {
+    if (stride == 1) return;
+    attrs.push_back(stride_ref_ ? ref_attr("strides", "s", onnx::AttributeProto::INTS) : attr("strides", {stride, stride}));
+  }
+
+  // Edge `e` as a call of its op function; the weights are those the inline form has.
+  std::string op_call(const std::string& e, const std::string& x, DartsOp op, int64_t stride) {
+    BlockEmitter inline_form(group_);
+    inline_form.c_ = c_;
+    inline_form.made_unit_ = true;
+    inline_form.edge(e, x, op, stride);
+    std::vector<std::string> inputs{x, "ones", "zeros"};
+    for (const auto& w : inline_form.weights_) {
+      weights_.push_back(w);
+      inputs.push_back(w.formal);
+    }
+    std::vector<onnx::AttributeProto> attrs;
+    if (op != DartsOp::kSkipConnect) attrs.push_back(group_attr());
+    if (op != DartsOp::kSkipConnect && stride != 1) attrs.push_back(attr("s", {stride, stride}));
+    nodes_.push_back({op_names()[static_cast<int>(op)], inputs, {e}, std::move(attrs), kNasDomain});
+    called_ops_[op] = called_ops_[op] || (op != DartsOp::kSkipConnect && stride != 1);
+    return e;
+  }
+
   // The convolutions of FactorizedReduce: Relu -> SpaceToDepth(2) -> Split into 4 -> Conv 1x1 on parts
   // 0 and 3 (c_in -> c_out / 2 each) -> prefix_cat (c_out channels).
   void reduce_halves(const std::string& prefix, const std::string& x, int64_t c_in, int64_t c_out,
@@ -231,14 +300,15 @@ class BlockEmitter {
                       {prefix + "_s2d"},
                       {prefix + "_q0", prefix + "_q1", prefix + "_q2", prefix + "_q3"},
                       {attr("axis", 1)}});
-    conv(prefix + "_c1", prefix + "_q0", {c_out / 2, c_in, 1, 1}, {attr("kernel_shape", {1, 1})}, intro);
-    conv(prefix + "_c2", prefix + "_q3", {c_out / 2, c_in, 1, 1}, {attr("kernel_shape", {1, 1})}, intro);
+    conv(prefix + "_c1", prefix + "_q0", {c_out / 2, c_in, 1, 1}, {}, intro);
+    conv(prefix + "_c2", prefix + "_q3", {c_out / 2, c_in, 1, 1}, {}, intro);
     nodes_.push_back({"Concat", {prefix + "_c1", prefix + "_c2"}, {prefix + "_cat"}, {attr("axis", 1)}});
   }
 
   std::string edge(const std::string& e, const std::string& x, DartsOp op, int64_t stride) {
+    if (op_calls_ && is_op_function(op, stride)) return op_call(e, x, op, stride);
     auto strides = [&](std::vector<onnx::AttributeProto> attrs) {
-      if (stride != 1) attrs.push_back(attr("strides", {stride, stride}));
+      add_strides(attrs, stride);
       return attrs;
     };
     switch (op) {
@@ -247,7 +317,11 @@ class BlockEmitter {
         nodes_.push_back({op == DartsOp::kMaxPool3x3 ? "MaxPool" : "AveragePool",
                           {x},
                           {e + "_pool"},
-                          strides({attr("kernel_shape", {3, 3}), attr("pads", {1, 1, 1, 1})})});
+                          [&] {
+                            std::vector<onnx::AttributeProto> a{attr("kernel_shape", {3, 3}), attr("pads", {1, 1, 1, 1})};
+                            if (stride != 1) a.push_back(attr("strides", {stride, stride}));
+                            return a;
+                          }()});
         return plain_bn(e, e + "_pool", e);
       case DartsOp::kSkipConnect:
         if (stride == 1) return x;
@@ -260,11 +334,10 @@ class BlockEmitter {
         for (int half = 0; half < 2; ++half) {
           std::string p = fmt::format("{}_{}", e, half == 0 ? 'a' : 'b');
           nodes_.push_back({"Relu", {in}, {p + "_relu"}, {}});
-          std::vector<onnx::AttributeProto> dw{group_attr(), attr("kernel_shape", {k, k}),
-                                               attr("pads", {pad, pad, pad, pad})};
-          if (half == 0 && stride != 1) dw.push_back(attr("strides", {stride, stride}));
+          std::vector<onnx::AttributeProto> dw{group_attr(), attr("pads", {pad, pad, pad, pad})};
+          if (half == 0) add_strides(dw, stride);
           conv(p + "_dw", p + "_relu", {c_, 1, k, k}, std::move(dw), p + "_mean");
-          conv(p + "_pw", p + "_dw", {c_, c_, 1, 1}, {attr("kernel_shape", {1, 1})}, p + "_mean");
+          conv(p + "_pw", p + "_dw", {c_, c_, 1, 1}, {}, p + "_mean");
           in = plain_bn(p, p + "_pw", half == 0 ? p : e);
         }
         return e;
@@ -274,10 +347,9 @@ class BlockEmitter {
         int64_t k = op == DartsOp::kDilConv3x3 ? 3 : 5, pad = k - 1;
         nodes_.push_back({"Relu", {x}, {e + "_relu"}, {}});
         conv(e + "_dw", e + "_relu", {c_, 1, k, k},
-             strides({attr("dilations", {2, 2}), group_attr(), attr("kernel_shape", {k, k}),
-                      attr("pads", {pad, pad, pad, pad})}),
+             strides({attr("dilations", {2, 2}), group_attr(), attr("pads", {pad, pad, pad, pad})}),
              e + "_mean");
-        conv(e + "_pw", e + "_dw", {c_, c_, 1, 1}, {attr("kernel_shape", {1, 1})}, e + "_mean");
+        conv(e + "_pw", e + "_dw", {c_, c_, 1, 1}, {}, e + "_mean");
         return plain_bn(e, e + "_pw", e);
       }
     }
@@ -288,8 +360,11 @@ class BlockEmitter {
   int64_t c_ = 0;
   std::optional<int64_t> group_;
   bool made_unit_ = false;
+  bool op_calls_ = false;
+  bool stride_ref_ = false;
   std::vector<BodyNode> nodes_;
   std::vector<WeightSpec> weights_;
+  std::map<DartsOp, bool> called_ops_;
 };
 
 // The order of the weight formals: first the "intro" formals whose shapes bring channel counts that
@@ -356,9 +431,21 @@ onnx::FunctionProto make_function(const std::string& name, const std::vector<std
   for (const auto& a : activations) f.input(a);
   for (const auto& w : weight_formals) f.input(w);
   f.output("y");
-  for (const auto& n : body.nodes()) f.node(n.op, n.inputs, n.outputs, n.attrs);
+  for (const auto& n : body.nodes()) f.node(n.op, n.inputs, n.outputs, n.attrs, n.domain);
   onnx::FunctionProto fn = f.build();
   if (group_attribute) fn.add_attribute("group");
+  return fn;
+}
+
+// Op function `op` (see BlockEmitter::op_function) for channel count `c` (its shapes do not matter:
+// only its nodes and formals are written).
+onnx::FunctionProto make_op_function(DartsOp op, bool strided) {
+  BlockEmitter body = BlockEmitter::op_function(op, /*c=*/1, strided);
+  std::vector<std::string> weights;
+  for (const auto& w : body.weights()) weights.push_back(w.formal);
+  onnx::FunctionProto fn = make_function(op_names()[static_cast<int>(op)], {"x", "ones", "zeros"}, body, weights,
+                                         /*group_attribute=*/op != DartsOp::kSkipConnect);
+  if (strided && op != DartsOp::kSkipConnect) fn.add_attribute("s");
   return fn;
 }
 
@@ -376,16 +463,17 @@ struct BlockCall {
   std::vector<WeightSpec> weights;
 };
 
-BlockEmitter emit(const BlockCall& call, const DartsGenotype& g, std::optional<int64_t> group) {
+BlockEmitter emit(const BlockCall& call, const DartsGenotype& g, std::optional<int64_t> group,
+                  bool op_calls = false) {
   switch (call.block) {
     case kReluConvBn:
       return BlockEmitter::relu_conv_bn(call.c_in, call.c);
     case kFactorizedReduce:
       return BlockEmitter::factorized_reduce(call.c_in, call.c);
     case kNormal:
-      return BlockEmitter::cell(g.normal, false, call.c, group);
+      return BlockEmitter::cell(g.normal, false, call.c, group, op_calls);
     default:
-      return BlockEmitter::cell(g.reduce, true, call.c, group);
+      return BlockEmitter::cell(g.reduce, true, call.c, group, op_calls);
   }
 }
 
@@ -540,6 +628,7 @@ onnx::ModelProto build_darts_model(const DartsGenotype& g, const BuildOptions& o
 
   // Per block: the weight formal order over its calls; its function (with a "group" reference).
   std::array<std::vector<std::string>, kNumBlocks> formals;
+  std::map<DartsOp, bool> op_strided;  // op functions the cells call, and whether some call is strided
   GraphBuilder b("darts", options.weights, options.weight_seed);
   b.set_inline_calls(!options.use_functions);
   for (int block = 0; block < kNumBlocks; ++block) {
@@ -555,10 +644,13 @@ onnx::ModelProto build_darts_model(const DartsGenotype& g, const BuildOptions& o
     formals[block] = order_weight_formals(weights, activations);
     const bool cell = block == kNormal || block == kReduce;
     // Functions without a group reference are expanded by GraphBuilder itself when inlining.
-    if (options.use_functions || !grouped[block])
+    if (options.use_functions || !grouped[block]) {
+      BlockEmitter body = emit(*first, g, std::nullopt, /*op_calls=*/options.use_functions);
+      for (const auto& [op, strided] : body.called_ops()) op_strided[op] = op_strided[op] || strided;
       b.function(make_function(kBlockNames[block],
-                               cell ? std::vector<std::string>{"s0", "s1"} : std::vector<std::string>{"x"},
-                               emit(*first, g, std::nullopt), formals[block], grouped[block]));
+                               cell ? std::vector<std::string>{"s0", "s1"} : std::vector<std::string>{"x"}, body,
+                               formals[block], grouped[block]));
+    }
   }
 
   b.input("x", onnx::TensorProto::FLOAT, {n, 3, kResolution, kResolution});
@@ -568,7 +660,7 @@ onnx::ModelProto build_darts_model(const DartsGenotype& g, const BuildOptions& o
       .initializer("stem_bias", {stem_c}, ParamRole::kZeros)
       .initializer("stem_mean", {stem_c}, ParamRole::kZeros)
       .initializer("stem_var", {stem_c}, ParamRole::kOnes)
-      .node("Conv", {"x", "stem_w"}, {"stem_conv"}, {attr("kernel_shape", {3, 3}), attr("pads", {1, 1, 1, 1})})
+      .node("Conv", {"x", "stem_w"}, {"stem_conv"}, {attr("pads", {1, 1, 1, 1})})
       .node("BatchNormalization", {"stem_conv", "stem_scale", "stem_bias", "stem_mean", "stem_var"}, {"stem"});
 
   std::vector<int64_t> call_groups;  // the "group" attribute of each kept call (0: none), in order
@@ -596,6 +688,7 @@ onnx::ModelProto build_darts_model(const DartsGenotype& g, const BuildOptions& o
       .node("Gemm", {"head_flat", "classifier_w", "classifier_b"}, {"logits"}, {attr("transB", 1)})
       .output("logits", onnx::TensorProto::FLOAT, {n, kNumClasses});
   onnx::ModelProto model = std::move(b).build();
+  for (const auto& [op, strided] : op_strided) *model.add_functions() = make_op_function(op, strided);
   if (options.use_functions) {  // bind the "group" attribute of each call
     size_t k = 0;
     for (auto& node : *model.mutable_graph()->mutable_node()) {

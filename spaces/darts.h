@@ -126,13 +126,19 @@ inline constexpr int kDartsLayers = 8;  // cells; reduction cells at layers / 3 
 // less).
 // With options.use_functions every block is a call of a model-local function (domain "nas"):
 // "relu_conv_bn" and "factorized_reduce" (formal "x"), "normal" and "reduce" (formals "s0", "s1", the
-// preprocessed inputs); a cell function with depthwise convs has an INT attribute "group" that they
-// reference and that each call binds to C. Weight formals follow the activations: first the few "intro"
+// preprocessed inputs); a cell function with depthwise convs has an INT attribute "group" that each call
+// binds to C. Inside a cell, every op with weights (sep_conv_*, dil_conv_*, and skip_connect on a strided
+// edge, i.e. FactorizedReduce) is a call of an op function of the same name, with formals "x", "ones",
+// "zeros" (the cell's unit BN scale / bias) and the op's weights; its depthwise convs reference the op's
+// "group" attribute (the cell passes its own), and a strided first conv references "s" ([2,2] on strided
+// calls, absent otherwise). Pools and their BN stay inline. Each op's text is then written once, not at
+// every edge. Weight formals of a cell follow the activations: first the few "intro"
 // BN scales / means whose channel counts (over the calls) cannot be written in terms of the inputs'
 // shapes (in relu_conv_bn, where C_out / C_in is 1/3, 1/4 or 1/2), then all others in body order, so that
 // the predictor text can write them inline with symbolic shapes (as in spaces/nb101.h). Call j binds
 // them to initializers "<output>_<formal>", where <output> is the call's output ("cell<k>_pre0",
-// "cell<k>_pre1", "cell<k>_out"). Without functions every block is inlined, with concrete group values.
+// "cell<k>_pre1", "cell<k>_out"). Without functions every block and op is inlined, with concrete group
+// values; both forms are the same network node for node (the cell's unit BN scale / bias come first).
 // Throws nas::SpaceError on an invalid genotype, an unknown dataset or batch_size < 1.
 onnx::ModelProto build_darts_model(const DartsGenotype& g, const BuildOptions& options = {});
 

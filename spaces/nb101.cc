@@ -101,8 +101,9 @@ std::vector<std::string> bn_inputs(const std::string& x, const std::string& pref
   return {x, prefix + "_scale", prefix + "_bias", prefix + "_mean", prefix + "_var"};
 }
 
+// Conv attributes; no kernel_shape, which ONNX takes from the weight's shape.
 std::vector<onnx::AttributeProto> conv_attrs(int64_t k) {
-  std::vector<onnx::AttributeProto> attrs{attr("kernel_shape", {k, k})};
+  std::vector<onnx::AttributeProto> attrs;
   int64_t pad = (k - 1) / 2;
   if (pad != 0) attrs.push_back(attr("pads", {pad, pad, pad, pad}));
   return attrs;

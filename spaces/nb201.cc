@@ -52,8 +52,10 @@ void add_bn_params(GraphBuilder& b, const std::string& prefix, int64_t channels)
       .initializer(prefix + "_var", {channels}, ParamRole::kOnes);
 }
 
+// Conv attributes; no kernel_shape, which ONNX takes from the weight's shape (nor does the predictor
+// text need it twice).
 std::vector<onnx::AttributeProto> conv_attrs(int64_t k, int64_t stride) {
-  std::vector<onnx::AttributeProto> attrs{attr("kernel_shape", {k, k})};
+  std::vector<onnx::AttributeProto> attrs;
   int64_t pad = (k - 1) / 2;
   if (pad != 0) attrs.push_back(attr("pads", {pad, pad, pad, pad}));
   if (stride != 1) attrs.push_back(attr("strides", {stride, stride}));

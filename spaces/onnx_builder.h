@@ -38,7 +38,7 @@ enum class ParamRole {
 };
 
 // Builds one ONNX model-local function (FunctionProto): a block written once and called by name.
-// Convention (relied on by onnx_text's serializer): formal inputs list the activation inputs first,
+// Convention: formal inputs list the activation inputs first,
 // then the weight inputs in the order the body uses them.
 //
 // Example:

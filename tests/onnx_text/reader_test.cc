@@ -189,6 +189,9 @@ void expect_round_trip(const onnx::ModelProto& m, const std::string& what) {
   TextOptions verbose;
   verbose.elide_types = false;
   verbose.implicit_function_weights = false;
+  verbose.implied_function_attributes = false;
+  verbose.anonymous_values = false;
+  verbose.all_body_types = true;
   std::string explicit_text = to_text(m, verbose);
   EXPECT_NE(explicit_text, text) << what;
   EXPECT_EQ(to_text(from_text(explicit_text)), text) << what;
@@ -213,6 +216,21 @@ TEST(ReaderTest, RoundTripsSampledNb201Models) {
     options.use_functions = i % 4 != 3;  // every 4th without functions
     options.batch_size = i % 5 == 4 ? 8 : 1;
     expect_round_trip(space->build_model(g, options), space->format(g));
+  }
+}
+
+TEST(ReaderTest, RoundTripsSampledModelsOfEverySpace) {
+  for (const auto& name : spaces::space_names()) {
+    auto space = spaces::make_space(name);
+    Rng rng(77);
+    for (int i = 0; i < 12; ++i) {
+      spaces::Genotype g = space->sample(rng);
+      spaces::BuildOptions options;
+      options.dataset = space->datasets()[i % space->datasets().size()];
+      options.use_functions = i % 6 != 5;
+      options.batch_size = i % 4 == 3 ? 2 : 1;
+      expect_round_trip(space->build_model(g, options), name + " " + space->format(g));
+    }
   }
 }
 
@@ -260,6 +278,70 @@ TEST(ReaderTest, RestoresElidedTypesAndSizesImplicitWeightsPerCall) {
   EXPECT_EQ(g.value_info(1).name(), "v1");
   EXPECT_EQ(type_key(&g.value_info(1).type()), "t1[1,6,8,8,]");
   EXPECT_EQ(type_key(&g.output(0).type()), "t1[1,12,8,8,]");
+}
+
+TEST(ReaderTest, ExpandsRepeatsAnonymousValuesImpliedAttributesAndDerivedTypes) {
+  onnx::ModelProto m = from_text(
+      "def f(a[1,A,B,B])<g=A>\n"
+      "Conv{group=@g:int}(a,[A,1,3,3])\n"
+      "t0=Conv{strides=[2]*2}(^,[A*2,A,1,1]) [1,A*2,B/2,B/2]\n"
+      "ret t0\n"
+      "in x [1,4,8,8]\n"
+      "Relu(x)\n"
+      "2*f(^)\n"
+      "v0,~=Split{axis=1}(^) [1,8,2,2]*2\n"
+      "out v0\n");
+  const auto& g = m.graph();
+  ASSERT_EQ(g.node_size(), 4);
+  EXPECT_EQ(g.node(1).input(0), g.node(0).output(0));  // `^`
+  EXPECT_EQ(g.node(2).input(0), g.node(1).output(0));  // the second copy reads the first
+  std::map<std::string, std::vector<int64_t>> dims;
+  for (const auto& t : g.initializer()) dims[t.name()] = {t.dims().begin(), t.dims().end()};
+  EXPECT_EQ(dims.at(g.node(1).input(1)), (std::vector<int64_t>{4, 1, 3, 3}));
+  EXPECT_EQ(dims.at(g.node(2).input(2)), (std::vector<int64_t>{16, 8, 1, 1}));
+  for (int k : {1, 2}) {
+    ASSERT_EQ(g.node(k).attribute_size(), 1);
+    EXPECT_EQ(g.node(k).attribute(0).name(), "g");
+    EXPECT_EQ(g.node(k).attribute(0).i(), k == 1 ? 4 : 8);  // A at each call
+  }
+  EXPECT_EQ(g.node(3).output_size(), 2);
+  std::map<std::string, std::string> types;
+  for (const auto& vi : g.value_info()) types[vi.name()] = type_key(&vi.type());
+  EXPECT_EQ(types.at(g.node(1).output(0)), "t1[1,8,4,4,]");  // derived from f's `ret` type
+  EXPECT_EQ(types.at(g.node(2).output(0)), "t1[1,16,2,2,]");
+  EXPECT_EQ(types.at(g.node(3).output(1)), "t1[1,8,2,2,]");
+  EXPECT_EQ(m.functions(0).input_size(), 3);
+  EXPECT_EQ(m.functions(0).attribute_size(), 1);
+}
+
+TEST(ReaderTest, NestedCallsBringTheirImplicitWeightsToTheCaller) {
+  // inner's weight [A*2,A,1,1] becomes an implicit formal of outer, sized at outer's calls through the
+  // argument's symbolic type there ([1,A,B/2,B/2]: inner's A is outer's A).
+  onnx::ModelProto m = from_text(
+      "def inner(a[1,A,B,B])\n"
+      "t0=Conv(a,[A*2,A,1,1]) [1,A*2,B,B]\n"
+      "ret t0\n"
+      "def outer(a[1,A,B,B])\n"
+      "MaxPool{kernel_shape=[2,2],strides=[2,2]}(a) [1,A,B/2,B/2]\n"
+      "t0=inner(^)\n"
+      "ret t0\n"
+      "in x [1,4,8,8]\n"
+      "outer(x) [1,8,4,4]\n"
+      "v0=outer(^) [1,16,2,2]\n"
+      "out v0\n");
+  ASSERT_EQ(m.functions_size(), 2);
+  EXPECT_EQ(m.functions(0).input_size(), 2);  // a, the weight
+  EXPECT_EQ(m.functions(1).input_size(), 2);  // a, inner's weight passed through
+  EXPECT_EQ(m.functions(1).node(1).input(1), m.functions(1).input(1));
+  std::map<std::string, std::vector<int64_t>> dims;
+  for (const auto& t : m.graph().initializer()) dims[t.name()] = {t.dims().begin(), t.dims().end()};
+  EXPECT_EQ(dims.at(m.graph().node(0).input(1)), (std::vector<int64_t>{8, 4, 1, 1}));
+  EXPECT_EQ(dims.at(m.graph().node(1).input(1)), (std::vector<int64_t>{16, 8, 1, 1}));
+  // And the serializer writes it the same way: no weight in outer's text, none at the calls.
+  std::string text = to_text(m);
+  EXPECT_NE(text.find("t0=inner(^) [1,A*2,B/2,B/2]\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nouter(x)"), std::string::npos) << text;
+  EXPECT_EQ(to_text(from_text(text)), text);
 }
 
 TEST(ReaderTest, FloatAndStringAttributesRoundTripExactly) {
@@ -314,11 +396,16 @@ TEST(ReaderTest, ToleratesBlankLinesAndSpaces) {
 // OnnxTextError, and to_text() of what it read either works or throws OnnxTextError; nothing else.
 TEST(ReaderTest, CorruptedTextNeverCrashes) {
   auto space = spaces::make_space("nb201");
-  const std::vector<std::string> texts{
+  std::vector<std::string> texts{
       to_text(feature_model()),
       to_text(space->build_model(space->parse("|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|"
                                               "+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|"),
                                  {}))};
+  for (const char* name : {"nb101", "fbnet", "ofa_mbv3", "darts"}) {
+    auto other = spaces::make_space(name);
+    Rng sample_rng(3);
+    texts.push_back(to_text(other->build_model(other->sample(sample_rng), {})));
+  }
   const std::string alphabet = "[](){}=,*/_?@.:\"\n 0129Aavtwx-eif<>";
   Rng rng(5);
   int read = 0;
@@ -405,7 +492,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadText{"in x [1]\nv0=Relu(x) [1,A*2]\nout v0\n", "line 2, column 16", "expected ']'"},
         BadText{"def f(a)\nt0=Relu(a)\nin x [1]\n", "line 3, column 1", "'in' inside function 'f'"},
         BadText{"in x [1]\nv0=Relu(x)\nout v0,v9\n", "line 3, column 8", "unknown value 'v9'"},
-        BadText{"opset 15,:1\nin x [1]\nout x\n", "line 1, column 10", "expected opset domain"}));
+        BadText{"opset 15,:1\nin x [1]\nout x\n", "line 1, column 10", "expected opset domain"},
+        BadText{"in x [1]\nv0=Relu(x)\nNeg(^)\nout v0\n", "line 3, column 5", "'^' names the previous line"},
+        BadText{"in x [1]\n0*Relu(x)\nout x\n", "line 2, column 1", "a repeat count must be in"},
+        BadText{"in x [1]\n2*v0=Relu(x)\nout x\n", "line 2, column 3", "defined twice"},
+        BadText{"in x [1]\nv0=Foo{a=[1,2]*3}(x)\nout v0\n", "line 2, column 16", "only a one-element"},
+        BadText{"def f(a[A])<g=A>\nt0=Relu(a)\nret t0\nin x [2]\nv0=f{g=2}(x)\nout v0\n", "line 5, column 4",
+                "attribute 'g' is implied"},
+        BadText{"def f(a[A])<g=B>\nt0=Relu(a)\nret t0\nin x [2]\nout x\n", "line 1, column 15",
+                "unknown dim variable 'B'"}));
 
 }  // namespace
 }  // namespace nas::onnx_text

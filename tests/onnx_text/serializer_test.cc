@@ -85,16 +85,52 @@ TEST(SerializerTest, Nb201CellMatchesGoldenFile) {
 
 TEST(SerializerTest, FeatureModelMatchesGoldenFile) { expect_golden(to_text(feature_model()), "features.txt"); }
 
+// One fixed network per other space (the first row of its benchmark table), its text checked in.
+struct SpaceGolden {
+  const char* space;
+  const char* arch;
+  const char* file;
+};
+
+const SpaceGolden kSpaceGoldens[] = {
+    {"nb101",
+     "0111101000001100000010000110000001100000000000000|input maxpool3x3 maxpool3x3 conv3x3-bn-relu "
+     "conv3x3-bn-relu conv3x3-bn-relu output",
+     "nb101_cifar10.txt"},
+    {"fbnet",
+     "k5_e6 skip k3_e1_g2 skip k5_e1 skip skip skip k5_e6 k5_e1 k3_e1_g2 k5_e1 k5_e6 k3_e6 k3_e3 k5_e6 k3_e6 "
+     "k3_e3 k5_e1 k3_e3 k5_e1 k5_e1_g2",
+     "fbnet_cifar100.txt"},
+    {"ofa_mbv3",
+     "ks=7 5 5 5 7 7 5 7 5 7 3 7 5 3 7 3 5 3 5 3|e=6 4 4 6 6 3 4 3 3 6 3 3 3 6 3 4 6 4 3 6|d=2 2 2 2 3|r=204",
+     "ofa_mbv3_imagenet.txt"},
+    {"darts",
+     "[[(0, 0), (1, 5), (1, 1), (0, 1), (1, 3), (0, 3), (1, 3), (3, 2)], "
+     "[(1, 0), (0, 2), (1, 3), (0, 3), (3, 0), (0, 1), (2, 0), (3, 6)]]",
+     "darts_cifar10.txt"},
+};
+
+TEST(SerializerTest, EverySpaceMatchesItsGoldenFile) {
+  for (const auto& golden : kSpaceGoldens) {
+    SCOPED_TRACE(golden.space);
+    auto space = spaces::make_space(golden.space);
+    std::string text = to_text(space->build_model(space->parse(golden.arch), {}));
+    expect_golden(text, golden.file);
+    EXPECT_EQ(to_text(from_text(read_file(data_file(golden.file)))), read_file(data_file(golden.file)));
+  }
+}
+
 TEST(SerializerTest, Nb201TextShape) {
   auto space = spaces::make_space("nb201");
   std::string text = to_text(space->build_model(space->parse(kGoldenArch), {}));
-  // The cell body once, its 15 calls by name, weights by shape only.
-  EXPECT_EQ(text.rfind("def cell(a[1,A,B,B])\n", 0), 0u) << text;
-  size_t calls = 0;
-  for (size_t p = text.find("=cell("); p != std::string::npos; p = text.find("=cell(", p + 1)) ++calls;
-  EXPECT_EQ(calls, 15u);
-  EXPECT_NE(text.find("=resblock(v6) [1,32,16,16]\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("(t0,[A*2,A,3,3]) [1,A*2,B/2,B/2]\n"), std::string::npos) << text;
+  // The cell body once, its 15 calls as three runs of five, weights by shape only, values by `^`.
+  EXPECT_EQ(text.rfind("def cell(a[1,A,B,B])\nRelu(a)\nConv{pads=[1]*4}(^,[A,A,3,3])\n", 0), 0u) << text;
+  size_t runs = 0;
+  for (size_t p = text.find("\n5*cell(^)\n"); p != std::string::npos; p = text.find("\n5*cell(^)\n", p + 1)) ++runs;
+  EXPECT_EQ(runs, 3u) << text;
+  // The residual block's output type ([1,32,16,16], [1,64,8,8]) is derived from its body's.
+  EXPECT_NE(text.find("\n5*cell(^)\nresblock(^)\n5*cell(^)\nresblock(^)\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("(^,[A*2,A,3,3]) [1,A*2,B/2,B/2]\n"), std::string::npos) << text;
   EXPECT_NE(text.find("in x [1,3,32,32]\n"), std::string::npos);
   EXPECT_EQ(text.find("stem"), std::string::npos) << "proto names leaked into the text";
   // Without functions the same network is written out in full, and is much longer.
@@ -103,6 +139,43 @@ TEST(SerializerTest, Nb201TextShape) {
   std::string flat_text = to_text(space->build_model(space->parse(kGoldenArch), flat));
   EXPECT_EQ(flat_text.find("def "), std::string::npos);
   EXPECT_GT(flat_text.size(), 3 * text.size());
+}
+
+TEST(SerializerTest, ImpliedAttributesAndDerivedCallTypes) {
+  // FBNet's blocks: the depthwise group is the expanded channel count C, so the calls leave it out.
+  auto space = spaces::make_space("fbnet");
+  std::string text = to_text(space->build_model(space->parse(kSpaceGoldens[1].arch), {}));
+  EXPECT_NE(text.find("def mb(a[1,A,B,B],b[C,1,D,D])<g=C>\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("{g="), std::string::npos) << text;
+  // Every option off: the long form, which reads back to the same model and so to the short text.
+  TextOptions verbose;
+  verbose.anonymous_values = false;
+  verbose.implied_function_attributes = false;
+  verbose.all_body_types = true;
+  std::string long_text = to_text(space->build_model(space->parse(kSpaceGoldens[1].arch), {}), verbose);
+  EXPECT_NE(long_text.find("=mb{g="), std::string::npos) << long_text;
+  EXPECT_EQ(long_text.find('^'), std::string::npos);
+  EXPECT_EQ(to_text(from_text(long_text)), text);
+}
+
+TEST(SerializerTest, RepeatedEqualListsAndLines) {
+  onnx::ModelProto m = parse_onnx(R"(
+<ir_version: 8, opset_import: ["" : 15]>
+g (float[1,2,8,8] x) => (float[1,2,2,2] y) {
+  a = MaxPool<kernel_shape=[2,2], pads=[0,0,0,0], strides=[2,2]>(x)
+  b = MaxPool<kernel_shape=[2,2], pads=[0,0,0,0], strides=[2,2]>(a)
+  c = Relu(b)
+  d = Relu(c)
+  y = Relu(d)
+}
+)");
+  EXPECT_EQ(to_text(m),
+            "in x [1,2,8,8]\n"
+            "MaxPool{kernel_shape=[2,2],pads=[0]*4,strides=[2,2]}(x) [1,2,4,4]\n"
+            "MaxPool{kernel_shape=[2,2],pads=[0]*4,strides=[2,2]}(^) [1,2,2,2]\n"
+            "2*Relu(^)\n"
+            "v0=Relu(^)\n"
+            "out v0\n");
 }
 
 // Renames every value, initializer and formal, reorders initializers, sets names / doc strings.

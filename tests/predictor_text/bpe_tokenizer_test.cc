@@ -461,6 +461,28 @@ TEST(BpeTokenizerOptionsTest, PreTokenizeSplitsDigitsAndNewlines) {
   const std::vector<std::string_view> expected = {"v", "1", "2", "=Relu(v", "1",  "1",  ") [",
                                                   "1", ",", "8", "]",       "\n", "\n", "ab"};
   EXPECT_EQ(chunks, expected);
+  // With isolate_newlines = false, '\n' belongs to the chunks of other characters.
+  const std::vector<std::string_view> merged = {"v", "1", "2", "=Relu(v", "1", "1", ") [", "1", ",", "8", "]\n\nab"};
+  EXPECT_EQ(BpeTokenizer::pre_tokenize("v12=Relu(v11) [1,8]\n\nab", /*isolate_newlines=*/false), merged);
+}
+
+TEST(BpeTokenizerOptionsTest, MergedNewlinesGiveFewerTokensAndSurviveJson) {
+  std::vector<std::string> corpus;
+  for (int i = 0; i < 50; ++i)
+    corpus.push_back(fmt::format("Relu(a)\nConv(^,[A,A,{},1])\nt{}=BatchNormalization(^,[A]*4)\nret t{}\n", i % 7,
+                                 i % 10, i % 10));
+  BpeTrainOptions isolated, merged;
+  isolated.vocab_size = merged.vocab_size = 400;
+  merged.isolate_newlines = false;
+  const BpeTokenizer a = BpeTokenizer::train(corpus, isolated), b = BpeTokenizer::train(corpus, merged);
+  EXPECT_TRUE(a.isolate_newlines());
+  EXPECT_FALSE(b.isolate_newlines());
+  EXPECT_LT(b.encode_text(corpus[3]).size(), a.encode_text(corpus[3]).size());
+  EXPECT_EQ(b.decode(b.encode_text(corpus[3])), corpus[3]);
+  const BpeTokenizer c = BpeTokenizer::from_json(b.to_json(), "merged.json");
+  EXPECT_FALSE(c.isolate_newlines());
+  EXPECT_EQ(c.encode_text(corpus[5]), b.encode_text(corpus[5]));
+  EXPECT_EQ(nlohmann::json::parse(b.to_json())["pre_tokenizer"]["pretokenizers"].size(), 1u);
 }
 
 }  // namespace

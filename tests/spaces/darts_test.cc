@@ -342,7 +342,15 @@ TEST(DartsModelTest, SampledModelsPassCheckerInferenceAndTextRoundTrip) {
     onnx::ModelProto inferred = model;
     ASSERT_NO_THROW(infer_strict(inferred));
     EXPECT_EQ(dims_of(model.graph().output(0)), (std::vector<int64_t>{options.batch_size, 10}));
-    EXPECT_EQ(model.functions_size(), options.use_functions ? 4 : 0);
+    // The four blocks, plus one function per op with weights that the cells use.
+    std::set<DartsOp> ops;
+    DartsGenotype d = DartsGenotype::from_genotype(g);
+    for (const DartsCell* cell : {&d.normal, &d.reduce})
+      for (const DartsEdge& e : cell->edges)
+        if (e.op != DartsOp::kMaxPool3x3 && e.op != DartsOp::kAvgPool3x3 &&
+            (e.op != DartsOp::kSkipConnect || (cell == &d.reduce && e.input < 2)))
+          ops.insert(e.op);
+    EXPECT_EQ(model.functions_size(), options.use_functions ? 4 + static_cast<int>(ops.size()) : 0);
     onnx::ModelProto flat = options.use_functions ? onnx_text::inline_functions(model) : model;
     ASSERT_NO_THROW(infer_strict(flat));
     std::map<std::string, std::vector<int64_t>> shapes;
@@ -392,21 +400,38 @@ TEST(DartsModelTest, CellsAreFunctionsWithAGroupAttributeForDepthwiseConvs) {
   onnx::ModelProto m = build_darts_model(DartsGenotype::parse(kExample));
   std::map<std::string, const onnx::FunctionProto*> fns;
   for (const auto& f : m.functions()) fns[f.name()] = &f;
-  ASSERT_EQ(fns.size(), 4u);
-  for (const char* name : {"relu_conv_bn", "factorized_reduce", "normal", "reduce"})
+  // The blocks, and the ops with weights as functions the cells call (their text is written once).
+  ASSERT_EQ(fns.size(), 8u);
+  for (const char* name : {"relu_conv_bn", "factorized_reduce", "normal", "reduce", "sep_conv_3x3", "dil_conv_3x3",
+                           "dil_conv_5x5", "skip_connect"})
     ASSERT_TRUE(fns.count(name)) << name;
   EXPECT_EQ(fns["normal"]->attribute_size(), 1);
   EXPECT_EQ(fns["normal"]->attribute(0), "group");
   EXPECT_EQ(fns["relu_conv_bn"]->attribute_size(), 0);
-  // Depthwise convs reference the attribute; each cell call binds it to its channel count.
+  EXPECT_EQ(fns["skip_connect"]->attribute_size(), 0);
+  // sep_conv_3x3 is strided in the reduction cell: its first depthwise conv's strides are attribute "s".
+  ASSERT_EQ(fns["sep_conv_3x3"]->attribute_size(), 2);
+  EXPECT_EQ(fns["sep_conv_3x3"]->attribute(1), "s");
+  EXPECT_EQ(fns["dil_conv_3x3"]->attribute_size(), 1);
+  // The op calls pass the cell's "group"; the depthwise convs reference it; each cell call binds it.
+  int op_calls = 0;
+  for (const auto& n : fns["normal"]->node()) {
+    if (n.domain() != "nas") continue;
+    ++op_calls;
+    ASSERT_EQ(n.attribute_size(), 1) << n.op_type();
+    EXPECT_EQ(n.attribute(0).ref_attr_name(), "group");
+    EXPECT_EQ(n.input(1), "ones");
+    EXPECT_EQ(n.input(2), "zeros");
+  }
+  EXPECT_EQ(op_calls, 1 + 3);  // dil_conv_3x3 + 3 sep_conv_3x3 in the example's normal cell
   int depthwise = 0;
-  for (const auto& n : fns["normal"]->node())
+  for (const auto& n : fns["sep_conv_3x3"]->node())
     for (const auto& a : n.attribute())
       if (a.name() == "group") {
         ++depthwise;
         EXPECT_EQ(a.ref_attr_name(), "group");
       }
-  EXPECT_EQ(depthwise, 1 + 2 * 3);  // dil_conv_3x3 + 3 sep_conv_3x3 in the example's normal cell
+  EXPECT_EQ(depthwise, 2);
   std::vector<std::pair<std::string, int64_t>> calls;
   for (const auto& n : m.graph().node()) {
     if (n.domain() != "nas") continue;
