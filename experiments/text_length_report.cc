@@ -5,13 +5,13 @@
 // (the space's prefix token included, as Rlm encodes it) under a BPE tokenizer trained the way
 // predictor::train_tokenizer trains it, once per vocabulary size asked for. Torch-free.
 //
-// Usage: text_length_report [--n 500] [--seed 1] [--config configs/rlm_nb201.yaml] [--merge-newlines]
+// Usage: text_length_report [--n 500] [--seed 1] [--config configs/rlm_nb201.yaml] [--isolate-newlines]
 //                           [--lines] [--dump DIR] [--arch SPACE=GENOTYPE ...] [VOCAB_SIZE ...]
 //                           (default vocab sizes: 512 1024 2048)
 //   --config  the RLM config whose tokenizer settings (corpus size, seed, space, dataset) to use;
 //             without it, RlmConfig's defaults with the corpus size of configs/rlm_nb201.yaml (200).
-//   --merge-newlines  trains the tokenizers with BpeTrainOptions::isolate_newlines = false (what
-//             train_tokenizer does not do today), to show what that option would give.
+//   --isolate-newlines  trains the tokenizers with '\n' as a token of its own (the setting before
+//             text version 2), to show what merging newlines gives.
 //   --arch    also prints the chars and tokens of this genotype's text (e.g. a worst case).
 //   --lines   also prints, per space, where the tokens go: tokens per line kind at the first vocab size.
 //   --dump    writes the longest sampled text (in tokens of the first vocab size) of every space to
@@ -46,25 +46,6 @@ namespace {
 
 using namespace nas;
 
-// The corpus and training of predictor::train_tokenizer (predictor/pipeline.cc), which lives in the
-// LibTorch library: config.tokenizer_corpus_size genotypes per registered space drawn with
-// derive_seed(config.seed, 101), config.dataset for config.space and the default dataset for the others.
-predictor::BpeTokenizer train_tokenizer_like_pipeline(const predictor::RlmConfig& config, bool merge_newlines) {
-  std::vector<std::string> corpus;
-  for (const auto& name : spaces::space_names()) {
-    auto space = spaces::make_space(name);
-    Rng rng(derive_seed(config.seed, 101));
-    std::vector<spaces::Genotype> gs;
-    for (int64_t i = 0; i < config.tokenizer_corpus_size; ++i) gs.push_back(space->sample(rng));
-    for (auto& t : predictor::architecture_texts(*space, gs, name == config.space ? config.dataset : ""))
-      corpus.push_back(t.text);
-  }
-  predictor::BpeTrainOptions options;
-  options.vocab_size = static_cast<int>(config.tokenizer_vocab_size);
-  options.isolate_newlines = !merge_newlines;
-  return predictor::BpeTokenizer::train(corpus, options);
-}
-
 size_t median(std::vector<size_t> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
@@ -92,7 +73,7 @@ int main(int argc, char** argv) {
     uint64_t seed = 1;
     std::string config_path, dump;
     std::vector<std::pair<std::string, std::string>> archs;  // (space, genotype)
-    bool lines = false, merge_newlines = false;
+    bool lines = false, isolate_newlines = false;
     std::vector<int> vocabs;
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
@@ -105,7 +86,7 @@ int main(int argc, char** argv) {
       else if (a == "--config") config_path = value();
       else if (a == "--dump") dump = value();
       else if (a == "--lines") lines = true;
-      else if (a == "--merge-newlines") merge_newlines = true;
+      else if (a == "--isolate-newlines") isolate_newlines = true;
       else if (a == "--arch") {
         std::string v = value();
         size_t eq = v.find('=');
@@ -135,7 +116,7 @@ int main(int argc, char** argv) {
     std::vector<predictor::BpeTokenizer> tokenizers;
     for (int v : vocabs) {
       config.tokenizer_vocab_size = v;
-      tokenizers.push_back(train_tokenizer_like_pipeline(config, merge_newlines));
+      tokenizers.push_back(predictor::train_tokenizer(config, isolate_newlines));
     }
 
     if (!dump.empty())
@@ -160,7 +141,7 @@ int main(int argc, char** argv) {
     }
     std::cout << fmt::format("{} genotypes per space (seed {}); tokenizer: {} texts per space, seed {}{}\n\n", n,
                              seed, config.tokenizer_corpus_size, config.seed,
-                             merge_newlines ? ", newlines merged (isolate_newlines = false)" : "")
+                             isolate_newlines ? ", newlines isolated (isolate_newlines = true)" : ", newlines merged")
               << header << "\n" << rule << "\n";
     for (const auto& [name, ts] : texts) {
       std::vector<size_t> chars;

@@ -2,6 +2,7 @@
 
 #include <tbb/parallel_for.h>
 
+#include "core/rng.h"
 #include "onnx_text/graph_cost.h"
 #include "onnx_text/graph_depth.h"
 #include "onnx_text/serializer.h"
@@ -37,6 +38,21 @@ std::vector<ArchText> architecture_texts(const spaces::SearchSpace& space, const
     if (computed) (*computed)[i] = out[i].computed;
   });
   return out;
+}
+
+BpeTokenizer train_tokenizer(const RlmConfig& config, bool isolate_newlines) {
+  std::vector<std::string> corpus;
+  for (const auto& name : spaces::space_names()) {
+    auto space = spaces::make_space(name);
+    Rng rng(derive_seed(config.seed, 101));
+    std::vector<spaces::Genotype> gs;
+    for (int64_t i = 0; i < config.tokenizer_corpus_size; ++i) gs.push_back(space->sample(rng));
+    for (auto& t : architecture_texts(*space, gs, name == config.space ? config.dataset : "")) corpus.push_back(t.text);
+  }
+  BpeTrainOptions options;
+  options.vocab_size = static_cast<int>(config.tokenizer_vocab_size);
+  options.isolate_newlines = isolate_newlines;
+  return BpeTokenizer::train(corpus, options);
 }
 
 }  // namespace nas::predictor

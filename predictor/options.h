@@ -14,7 +14,7 @@ struct ModelOptions {
   int64_t decoder_layers = 1;
   int64_t heads = 4;              // E must be divisible by heads
   int64_t feed_forward = 256;     // hidden width of each layer's MLP
-  int64_t max_length = 640;       // encoder positions; longer texts are truncated at the end
+  int64_t max_length = 640;       // encoder positions; a longer text is an error (never truncated)
   double dropout = 0.0;
   int64_t src_vocab_size = 0;     // set from the tokenizer
   int64_t tgt_vocab_size = 0;     // set from the number vocabulary

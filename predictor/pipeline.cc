@@ -51,20 +51,6 @@ LabelledSplit load_split(const RlmConfig& config, const spaces::SearchSpace& spa
   return split;
 }
 
-BpeTokenizer train_tokenizer(const RlmConfig& config) {
-  std::vector<std::string> corpus;
-  for (const auto& name : spaces::space_names()) {
-    auto space = spaces::make_space(name);
-    Rng rng(derive_seed(config.seed, 101));
-    std::vector<spaces::Genotype> gs;
-    for (int64_t i = 0; i < config.tokenizer_corpus_size; ++i) gs.push_back(space->sample(rng));
-    for (auto& t : architecture_texts(*space, gs, name == config.space ? config.dataset : "")) corpus.push_back(t.text);
-  }
-  BpeTrainOptions options;
-  options.vocab_size = static_cast<int>(config.tokenizer_vocab_size);
-  return BpeTokenizer::train(corpus, options);
-}
-
 namespace {
 
 // The cached pretrained model is reused only if it was built with the same model, tokenizer, number

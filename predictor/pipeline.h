@@ -26,10 +26,6 @@ struct LabelledSplit {
 // table line), nas::ConfigError if the table has fewer rows than train_size + test_size.
 LabelledSplit load_split(const RlmConfig& config, const spaces::SearchSpace& space);
 
-// Learns the BPE tokenizer from the texts of `config.tokenizer_corpus_size` random architectures of
-// every registered space (seeded by config.seed).
-BpeTokenizer train_tokenizer(const RlmConfig& config);
-
 // Tokenizer + pretraining (computed targets over config.pretrain_pool random architectures of the
 // space, or all of them when the space is finite and no larger than the pool) + fine-tuning on split.train. Progress on stderr.
 Rlm train_rlm(const RlmConfig& config, const spaces::SearchSpace& space, const LabelledSplit& split);

@@ -165,7 +165,12 @@ struct Rlm::Impl {
 
   std::vector<int64_t> tokenize(const ArchText& a) const {
     auto ids = tokenizer->encode(a.text, a.space);
-    if (static_cast<int64_t>(ids.size()) > config.model.max_length) ids.resize(config.model.max_length);
+    // Never truncated: a cut-off text would silently drop part of the architecture.
+    if (static_cast<int64_t>(ids.size()) > config.model.max_length)
+      throw ConfigError(fmt::format(
+          "a {} text is {} tokens long but the model reads at most model.max_length = {} (texts are never "
+          "truncated; raise max_length, see experiments/text_length_report)",
+          a.space, ids.size(), config.model.max_length));
     return {ids.begin(), ids.end()};
   }
 

@@ -48,7 +48,7 @@ RlmConfig tiny_config() {
 space: nb201
 dataset: cifar10
 data: {table: nb201.csv, targets: [acc_cifar10, lat_ms_pixel3], train_size: 8, test_size: 8}
-model: {d_model: 48, encoder_layers: 1, decoder_layers: 1, heads: 4, feed_forward: 96, max_length: 288}
+model: {d_model: 48, encoder_layers: 1, decoder_layers: 1, heads: 4, feed_forward: 96, max_length: 512}
 finetune: {steps: 250, batch_size: 8, lr: 3.0e-3, warmup_steps: 20}
 decode: {samples: 8, batch_size: 16}
 )",
@@ -228,6 +228,19 @@ TEST(RlmTest, ContextTargetsAreGivenExactlyAndConditionThePrediction) {
   // Asking for a context target itself decodes it from the text instead of forcing it.
   auto own = rlm.predict(f.texts, {"depth_max"}, greedy);
   EXPECT_EQ(own.size(), f.texts.size());
+}
+
+TEST(RlmTest, TextsLongerThanMaxLengthAreAnErrorNotTruncated) {
+  Fixture f = real_cells(2);
+  RlmConfig config = tiny_config();
+  config.model.max_length = 16;
+  Rlm rlm(config, tokenizer_for(f));
+  try {
+    rlm.predict(f.texts, kTargets, {});
+    ADD_FAILURE() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("max_length = 16"), std::string::npos) << e.what();
+  }
 }
 
 TEST(RlmTest, UnknownTargetIsAConfigError) {
