@@ -235,8 +235,10 @@ TEST(RlmTest, TextsLongerThanMaxLengthAreAnErrorNotTruncated) {
   RlmConfig config = tiny_config();
   config.model.max_length = 16;
   Rlm rlm(config, tokenizer_for(f));
+  TrainOptions few = config.finetune;
+  few.steps = 2;
   try {
-    rlm.predict(f.texts, kTargets, {});
+    rlm.train(f.texts, f.values, kTargets, few, "too long");
     ADD_FAILURE() << "expected ConfigError";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("max_length = 16"), std::string::npos) << e.what();
