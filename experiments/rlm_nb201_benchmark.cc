@@ -4,7 +4,9 @@
 // time of train + eval; prediction throughput over all 15,625 cells with sampling.
 //
 // Usage: rlm_nb201_benchmark [CONFIG=configs/rlm_nb201.yaml] [--no-throughput] [--out PREFIX] [--save DIR]
-// --save writes the trained model as a checkpoint (for `nas predict` / `nas eval`).
+//                            [--checkpoint DIR]
+// --save writes the trained model as a checkpoint (for `nas predict` / `nas eval`); --checkpoint skips
+// training and scores a saved model (trained on the config's split) instead.
 
 #include <chrono>
 #include <cstring>
@@ -20,24 +22,26 @@
 int main(int argc, char** argv) {
   using namespace nas;
   try {
-    std::string config_path = "configs/rlm_nb201.yaml", out = "results/rlm_nb201", save;
+    std::string config_path = "configs/rlm_nb201.yaml", out = "results/rlm_nb201", save, checkpoint;
     bool throughput = true;
     for (int i = 1; i < argc; ++i) {
       if (!std::strcmp(argv[i], "--no-throughput")) throughput = false;
       else if (!std::strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
       else if (!std::strcmp(argv[i], "--save") && i + 1 < argc) save = argv[++i];
+      else if (!std::strcmp(argv[i], "--checkpoint") && i + 1 < argc) checkpoint = argv[++i];
       else config_path = argv[i];
     }
     auto t0 = std::chrono::steady_clock::now();
     auto config = predictor::load_rlm_config(config_path);
     auto space = spaces::make_space(config.space);
     auto split = predictor::load_split(config, *space);
-    auto rlm = predictor::train_rlm(config, *space, split);
+    auto rlm = checkpoint.empty() ? predictor::train_rlm(config, *space, split) : predictor::Rlm::load(checkpoint);
     auto result = predictor::evaluate(rlm, config, *space, split);
     if (!save.empty()) rlm.save(save);
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::string md = predictor::write_eval_report(result, config, out, &split);
-    std::cout << md << fmt::format("\nTrain + eval wall time: {:.1f} s ({:.1f} min)\n", wall, wall / 60.0);
+    std::cout << md << fmt::format("\n{} wall time: {:.1f} s ({:.1f} min)\n", checkpoint.empty() ? "Train + eval" : "Eval",
+                                   wall, wall / 60.0);
     if (throughput && space->size()) {
       std::vector<spaces::Genotype> all;
       for (uint64_t i = 0; i < *space->size(); ++i) all.push_back(space->at(i));
