@@ -1,6 +1,5 @@
 #include "predictor/config.h"
 
-
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -11,6 +10,7 @@
 #include "core/io.h"
 #include "core/yaml_section.h"
 #include "predictor/arch_text.h"
+#include "spaces/search_space.h"
 
 namespace nas::predictor {
 namespace {
@@ -39,83 +39,84 @@ void read_train(Section& parent, const std::string& key, TrainOptions* t) {
   require(t->clip_norm > 0, src, s.full("clip_norm"), "must be > 0");
 }
 
-}  // namespace
+void read_data(Section& parent, DataOptions* d) {
+  Section s(parent.child("data"), parent.full("data"), parent.source());
+  s.get("table", &d->table);
+  s.get("arch_column", &d->arch_column);
+  s.get_list("targets", &d->targets);
+  s.get_list("context", &d->context);
+  s.get("train_size", &d->train_size);
+  s.get("test_size", &d->test_size);
+  s.get("split_seed", &d->split_seed);
+  s.finish();
+}
 
-RlmConfig parse_rlm_config(const std::string& yaml, const std::string& source) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(fmt::format("{}:{}:{}: invalid YAML: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg));
-  }
-  RlmConfig c;
-  c.source = source;
-  c.pretrain.targets = {"params_M", "flops_M"};
-  c.pretrain.steps = 0;
+void read_decode(Section& parent, DecodeOptions* d) {
+  Section s(parent.child("decode"), parent.full("decode"), parent.source());
+  s.get("samples", &d->samples);
+  s.get("temperature", &d->temperature);
+  s.get("batch_size", &d->batch_size);
+  s.get("seed", &d->seed);
+  s.finish();
+}
+
+// Every top-level key of an RlmConfig (the caller calls finish()).
+void read_rlm_keys(Section& top, RlmConfig& c) {
+  top.get("space", &c.space);
+  top.get("dataset", &c.dataset);
+  top.get("seed", &c.seed);
+  top.get("device", &c.device);
+  top.get("output", &c.output);
+  top.get("mlp_baseline", &c.mlp_baseline);
+  top.get("max_targets", &c.max_targets);
+  top.get("pretrain_pool", &c.pretrain_pool);
+  top.get_list("pretrain_spaces", &c.pretrain_spaces);
+  top.get("pretrain_cache", &c.pretrain_cache);
+  top.get("text_version", &c.text_version);
+  read_data(top, &c.data);
   {
-    Section top(root, "", source);
-    top.get("space", &c.space);
-    top.get("dataset", &c.dataset);
-    top.get("seed", &c.seed);
-    top.get("device", &c.device);
-    top.get("output", &c.output);
-    top.get("mlp_baseline", &c.mlp_baseline);
-    top.get("max_targets", &c.max_targets);
-    top.get("pretrain_pool", &c.pretrain_pool);
-    top.get("pretrain_cache", &c.pretrain_cache);
-    top.get("text_version", &c.text_version);
-    {
-      Section d(top.child("data"), "data", source);
-      d.get("table", &c.data.table);
-      d.get("arch_column", &c.data.arch_column);
-      d.get_list("targets", &c.data.targets);
-      d.get_list("context", &c.data.context);
-      d.get("train_size", &c.data.train_size);
-      d.get("test_size", &c.data.test_size);
-      d.get("split_seed", &c.data.split_seed);
-      d.finish();
-    }
-    {
-      Section t(top.child("tokenizer"), "tokenizer", source);
-      t.get("vocab_size", &c.tokenizer_vocab_size);
-      t.get("corpus_size", &c.tokenizer_corpus_size);
-      t.finish();
-    }
-    {
-      Section n(top.child("numbers"), "numbers", source);
-      n.get("digits", &c.number_digits);
-      n.get("exponent_range", &c.number_exponent_range);
-      n.finish();
-    }
-    {
-      Section m(top.child("model"), "model", source);
-      m.get("d_model", &c.model.d_model);
-      m.get("encoder_layers", &c.model.encoder_layers);
-      m.get("decoder_layers", &c.model.decoder_layers);
-      m.get("heads", &c.model.heads);
-      m.get("feed_forward", &c.model.feed_forward);
-      m.get("max_length", &c.model.max_length);
-      m.get("dropout", &c.model.dropout);
-      m.finish();
-    }
-    read_train(top, "pretrain", &c.pretrain);
-    c.finetune.targets.clear();
-    read_train(top, "finetune", &c.finetune);
-    {
-      Section d(top.child("decode"), "decode", source);
-      d.get("samples", &c.decode.samples);
-      d.get("temperature", &c.decode.temperature);
-      d.get("batch_size", &c.decode.batch_size);
-      d.get("seed", &c.decode.seed);
-      d.finish();
-    }
-    top.finish();
+    Section t(top.child("tokenizer"), "tokenizer", top.source());
+    t.get("vocab_size", &c.tokenizer_vocab_size);
+    t.get("corpus_size", &c.tokenizer_corpus_size);
+    t.finish();
   }
-  if (c.finetune.targets.empty()) c.finetune.targets = c.data.targets;
-  require(!c.data.table.empty(), source, "data.table", "required (a CSV file under data/)");
-  require(!c.data.targets.empty(), source, "data.targets", "required (benchmark columns to predict)");
-  require(c.data.train_size > 0, source, "data.train_size", "must be > 0");
-  require(c.data.test_size >= 0, source, "data.test_size", "must be >= 0");
+  {
+    Section n(top.child("numbers"), "numbers", top.source());
+    n.get("digits", &c.number_digits);
+    n.get("exponent_range", &c.number_exponent_range);
+    n.finish();
+  }
+  {
+    Section m(top.child("model"), "model", top.source());
+    m.get("d_model", &c.model.d_model);
+    m.get("encoder_layers", &c.model.encoder_layers);
+    m.get("decoder_layers", &c.model.decoder_layers);
+    m.get("heads", &c.model.heads);
+    m.get("feed_forward", &c.model.feed_forward);
+    m.get("max_length", &c.model.max_length);
+    m.get("dropout", &c.model.dropout);
+    m.finish();
+  }
+  read_train(top, "pretrain", &c.pretrain);
+  c.finetune.targets.clear();
+  read_train(top, "finetune", &c.finetune);
+  read_decode(top, &c.decode);
+}
+
+// The keys a task of a multi-task config may set (the caller calls finish()).
+void read_task_keys(Section& task, RlmConfig& c) {
+  task.get("space", &c.space);
+  task.get("dataset", &c.dataset);
+  task.get("output", &c.output);
+  task.get("mlp_baseline", &c.mlp_baseline);
+  read_data(task, &c.data);
+  c.finetune.targets.clear();
+  read_train(task, "finetune", &c.finetune);
+  read_decode(task, &c.decode);
+}
+
+// Checks of what pretraining depends on (model, tokenizer, numbers, pretraining spaces).
+void validate_shared(const RlmConfig& c, const std::string& source) {
   require(c.tokenizer_vocab_size >= 64, source, "tokenizer.vocab_size", "must be >= 64");
   require(c.number_digits >= 1 && c.number_digits <= 8, source, "numbers.digits", "must be in [1, 8]");
   require(c.number_exponent_range >= 1 && c.number_exponent_range <= 30, source, "numbers.exponent_range",
@@ -126,30 +127,117 @@ RlmConfig parse_rlm_config(const std::string& yaml, const std::string& source) {
   require(c.model.feed_forward > 0, source, "model.feed_forward", "must be > 0");
   require(c.model.max_length >= 16, source, "model.max_length", "must be >= 16");
   require(c.model.dropout >= 0 && c.model.dropout < 1, source, "model.dropout", "must be in [0, 1)");
-  require(c.decode.samples >= 0, source, "decode.samples", "must be >= 0 (0 = greedy)");
-  require(c.decode.temperature > 0, source, "decode.temperature", "must be > 0");
-  require(c.decode.batch_size > 0, source, "decode.batch_size", "must be > 0");
   require(c.device == "cpu" || c.device.rfind("cuda", 0) == 0, source, "device", "must be 'cpu' or 'cuda[:N]'");
+  require(c.pretrain_pool > 0, source, "pretrain_pool", "must be > 0");
+  const auto known = spaces::space_names();
+  for (size_t i = 0; i < c.pretrain_spaces.size(); ++i) {
+    const auto& name = c.pretrain_spaces[i];
+    require(std::find(known.begin(), known.end(), name) != known.end(), source, "pretrain_spaces",
+            fmt::format("unknown space '{}' (known: {})", name, fmt::join(known, ", ")));
+    require(std::find(c.pretrain_spaces.begin(), c.pretrain_spaces.begin() + static_cast<long>(i), name) ==
+                c.pretrain_spaces.begin() + static_cast<long>(i),
+            source, "pretrain_spaces", fmt::format("'{}' is listed twice", name));
+  }
+}
+
+// Checks of the labelled data, fine-tuning and decoding; `prefix` ("" or "tasks[2].") names the keys.
+void validate_task(const RlmConfig& c, const std::string& source, const std::string& prefix) {
+  require(!c.data.table.empty(), source, prefix + "data.table", "required (a CSV file under data/)");
+  require(!c.data.targets.empty(), source, prefix + "data.targets", "required (benchmark columns to predict)");
+  require(!c.data.arch_column.empty(), source, prefix + "data.arch_column", "must not be empty");
+  require(c.data.train_size > 0, source, prefix + "data.train_size", "must be > 0");
+  require(c.data.test_size >= 0, source, prefix + "data.test_size", "must be >= 0");
+  require(c.decode.samples >= 0, source, prefix + "decode.samples", "must be >= 0 (0 = greedy)");
+  require(c.decode.temperature > 0, source, prefix + "decode.temperature", "must be > 0");
+  require(c.decode.batch_size > 0, source, prefix + "decode.batch_size", "must be > 0");
   for (const auto& name : c.data.context) {
     const auto& known = computed_target_names();
-    require(std::find(known.begin(), known.end(), name) != known.end(), source, "data.context",
+    require(std::find(known.begin(), known.end(), name) != known.end(), source, prefix + "data.context",
             fmt::format("'{}' is not a computed target (known: {})", name, fmt::join(known, ", ")));
   }
   require(static_cast<int64_t>(c.pretrain.targets.size() + c.finetune.targets.size() + c.data.context.size()) <=
               c.max_targets,
-          source,
-          "max_targets", "smaller than the number of pretraining + fine-tuning targets");
+          source, prefix.empty() ? "max_targets" : prefix + "data.targets",
+          prefix.empty() ? "smaller than the number of pretraining + fine-tuning targets"
+                         : "more pretraining + fine-tuning targets than max_targets");
+}
+
+YAML::Node load_yaml(const std::string& yaml, const std::string& source) {
+  try {
+    return YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(fmt::format("{}:{}:{}: invalid YAML: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+}
+
+RlmConfig default_config(const std::string& source) {
+  RlmConfig c;
+  c.source = source;
+  c.pretrain.targets = {"params_M", "flops_M"};
+  c.pretrain.steps = 0;
   return c;
 }
 
-RlmConfig load_rlm_config(const std::string& path) {
-  std::string text;
+std::string read_text(const std::string& path) {
   try {
-    text = read_file(path);
+    return read_file(path);
   } catch (const Error& e) {
     throw ConfigError(e.what());
   }
-  return parse_rlm_config(text, path);
+}
+
+}  // namespace
+
+RlmConfig parse_rlm_config(const std::string& yaml, const std::string& source) {
+  YAML::Node root = load_yaml(yaml, source);
+  RlmConfig c = default_config(source);
+  {
+    Section top(root, "", source);
+    read_rlm_keys(top, c);
+    top.finish();
+  }
+  if (c.finetune.targets.empty()) c.finetune.targets = c.data.targets;
+  validate_task(c, source, "");
+  validate_shared(c, source);
+  return c;
+}
+
+RlmMultiTaskConfig parse_rlm_multitask_config(const std::string& yaml, const std::string& source) {
+  YAML::Node root = load_yaml(yaml, source);
+  RlmMultiTaskConfig mt;
+  mt.shared = default_config(source);
+  YAML::Node tasks;
+  {
+    Section top(root, "", source);
+    read_rlm_keys(top, mt.shared);
+    tasks = top.child("tasks");
+    top.finish();
+    if (!tasks || !tasks.IsSequence() || tasks.size() == 0)
+      top.fail("tasks", "required: a non-empty list of tasks" + yaml_line_of(tasks));
+  }
+  validate_shared(mt.shared, source);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const std::string path = fmt::format("tasks[{}]", i);
+    RlmTask task;
+    task.config = mt.shared;
+    Section t(tasks[i], path, source);
+    t.get("name", &task.name);
+    read_task_keys(t, task.config);
+    t.finish();
+    if (task.name.empty()) task.name = task.config.space;
+    for (const auto& other : mt.tasks)
+      require(other.name != task.name, source, path + ".name", fmt::format("task name '{}' is used twice", task.name));
+    if (task.config.finetune.targets.empty()) task.config.finetune.targets = task.config.data.targets;
+    validate_task(task.config, source, path + ".");
+    mt.tasks.push_back(std::move(task));
+  }
+  return mt;
+}
+
+RlmConfig load_rlm_config(const std::string& path) { return parse_rlm_config(read_text(path), path); }
+
+RlmMultiTaskConfig load_rlm_multitask_config(const std::string& path) {
+  return parse_rlm_multitask_config(read_text(path), path);
 }
 
 std::string rlm_config_to_yaml(const RlmConfig& c) {
@@ -170,6 +258,9 @@ std::string rlm_config_to_yaml(const RlmConfig& c) {
       << c.mlp_baseline;
   out << YAML::Key << "max_targets" << YAML::Value << c.max_targets;
   out << YAML::Key << "pretrain_pool" << YAML::Value << c.pretrain_pool;
+  // Absent = config.space alone; left out then, so single-space checkpoints keep their config text.
+  if (!c.pretrain_spaces.empty())
+    out << YAML::Key << "pretrain_spaces" << YAML::Value << YAML::Flow << c.pretrain_spaces;
   out << YAML::Key << "pretrain_cache" << YAML::Value << c.pretrain_cache;
   out << YAML::Key << "text_version" << YAML::Value << c.text_version;
   out << YAML::Key << "data" << YAML::Value << YAML::BeginMap;

@@ -23,6 +23,8 @@ struct TrainOptions {
 // Where labelled data comes from and how it is split.
 struct DataOptions {
   std::string table;                 // CSV under the data directory, e.g. "nb201.csv"
+  // The column holding the space's genotype string, or a template assembling it from several
+  // columns (spaces/arch_columns.h), e.g. "{adjacency_7x7}|{ops}" for nb101_subset.csv.
   std::string arch_column = "arch_str";
   std::vector<std::string> targets;  // benchmark columns, decoded in this order
   // Graph-computed targets (predictor/arch_text.h computed_target_names) decoded before `targets`
@@ -47,8 +49,13 @@ struct RlmConfig {
   int64_t max_targets = 16;              // target-name slots of the decoder vocabulary
   ModelOptions model;
   TrainOptions pretrain;     // on targets computed from the ONNX graph (steps 0 = skip)
-  int64_t pretrain_pool = 4000;  // generated architectures pretraining draws from (a finite space
-                                 // with at most this many architectures is enumerated instead)
+  int64_t pretrain_pool = 4000;  // generated architectures pretraining draws from, per space (a
+                                 // finite space with at most this many architectures is enumerated)
+  // Spaces whose generated architectures pretraining reads (registry names, each text prefixed by its
+  // own space token), e.g. [nb101, nb201, fbnet, ofa_mbv3, darts]. Empty = config.space alone. Each
+  // space is built for its default dataset (the first of SearchSpace::datasets()), config.space for
+  // config.dataset.
+  std::vector<std::string> pretrain_spaces;
   // If set: a checkpoint of the tokenizer + pretrained model. train_rlm() loads it when it exists
   // (skipping tokenizer learning and pretraining) and writes it after pretraining otherwise.
   std::string pretrain_cache;
@@ -63,11 +70,39 @@ struct RlmConfig {
   int64_t text_version = 1;
 };
 
+// A multi-task config (experiments/rlm_multispace_benchmark, configs/rlm_multispace.yaml): the keys
+// of an RlmConfig shared by every task (model, tokenizer, pretraining, defaults for fine-tuning), and
+// a `tasks:` list; each task is a complete RlmConfig made of the shared one with the task's own
+// `space`, `dataset`, `data`, `finetune`, `decode`, `mlp_baseline` and `output` keys (only the keys
+// given replace the shared values; finetune.targets defaults to the task's data.targets). Tasks
+// cannot change what pretraining depends on, so every task can start from one pretrained model.
+// Example:
+//   pretrain_spaces: [nb101, nb201, fbnet, ofa_mbv3, darts]
+//   finetune: {steps: 600, batch_size: 32}
+//   tasks:
+//     - name: nb101
+//       space: nb101
+//       data: {table: nb101_subset.csv, arch_column: "{adjacency_7x7}|{ops}", targets: [acc_cifar10_val],
+//              train_size: 100, test_size: 400, split_seed: 1}
+//       finetune: {steps: 300}
+struct RlmTask {
+  std::string name;  // unique; the task's space name unless given
+  RlmConfig config;
+};
+struct RlmMultiTaskConfig {
+  RlmConfig shared;  // data may be empty: pretrain with any task's config (they share pretraining)
+  std::vector<RlmTask> tasks;
+};
+
 // Reads a config file. Throws nas::ConfigError "FILE: key.path: reason" for unreadable YAML, unknown
 // keys, wrong types and out-of-range values.
 RlmConfig load_rlm_config(const std::string& path);
 // The same from YAML text (`source` names it in errors).
 RlmConfig parse_rlm_config(const std::string& yaml, const std::string& source);
+// A multi-task config from a file / from YAML text. Errors as load_rlm_config, tasks named by index
+// ("configs/x.yaml: tasks[2].data.table: required ...").
+RlmMultiTaskConfig load_rlm_multitask_config(const std::string& path);
+RlmMultiTaskConfig parse_rlm_multitask_config(const std::string& yaml, const std::string& source);
 // The config as YAML (stored in checkpoints).
 std::string rlm_config_to_yaml(const RlmConfig& config);
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <limits>
 #include <cmath>
+#include <iterator>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -17,12 +18,20 @@
 #include "predictor/arch_text.h"
 #include "predictor/metrics.h"
 #include "predictor/mlp_baseline.h"
+#include "spaces/arch_columns.h"
 
 namespace nas::predictor {
 
 LabelledSplit load_split(const RlmConfig& config, const spaces::SearchSpace& space) {
   const std::string path = data_path(config.data.table);
-  Table::TypeHints hints = {{config.data.arch_column, ColumnType::kText}};
+  const spaces::ArchColumns arch = [&] {
+    try {
+      return spaces::ArchColumns(config.data.arch_column);
+    } catch (const ConfigError& e) {
+      throw ConfigError(fmt::format("{}: data.arch_column: {}", config.source, e.what()));
+    }
+  }();
+  Table::TypeHints hints = arch.text_hints();
   for (const auto& t : config.data.targets) hints.push_back({t, ColumnType::kNumber});
   Table table = Table::load(path, hints);
   const size_t need = static_cast<size_t>(config.data.train_size + config.data.test_size);
@@ -37,10 +46,13 @@ LabelledSplit load_split(const RlmConfig& config, const spaces::SearchSpace& spa
   for (size_t i = 0; i < need; ++i) {
     size_t r = rows[i];
     spaces::Genotype g;
+    std::string text = arch.arch(table, r);
     try {
-      g = space.parse(table.text(r, config.data.arch_column));
+      g = space.parse(text);
     } catch (const SpaceError& e) {
-      throw DataError(fmt::format("{}:{} (column '{}'): {}", path, r + 2, config.data.arch_column, e.what()));
+      // Character positions in the space's message count in the assembled string: show it.
+      throw DataError(fmt::format("{}:{} ({}){}: {}", path, r + 2, arch.describe(),
+                                  arch.is_template() ? fmt::format(" = \"{}\"", text) : std::string(), e.what()));
     }
     std::vector<double> y;
     for (const auto& t : config.data.targets) y.push_back(table.number(r, t));
@@ -51,15 +63,35 @@ LabelledSplit load_split(const RlmConfig& config, const spaces::SearchSpace& spa
   return split;
 }
 
+std::vector<std::string> pretraining_spaces(const RlmConfig& config) {
+  return config.pretrain_spaces.empty() ? std::vector<std::string>{config.space} : config.pretrain_spaces;
+}
+
 namespace {
 
+// The dataset `name` is built for in pretraining and tokenizer learning (config.dataset for
+// config.space, the default otherwise), spelled out ("" = the space's first dataset).
+std::string pretraining_dataset(const RlmConfig& config, const std::string& name) {
+  std::string ds = name == config.space ? config.dataset : "";
+  return ds.empty() ? spaces::make_space(name)->datasets().front() : ds;
+}
+
 // The cached pretrained model is reused only if it was built with the same model, tokenizer, number
-// codec and pretraining settings.
+// codec, pretraining settings and pretraining inputs.
 bool same_pretraining(const RlmConfig& a, const RlmConfig& b) {
   auto key = [](const RlmConfig& c) {
     RlmConfig k;
     k.space = c.space;
     k.dataset = c.dataset;
+    auto names = pretraining_spaces(c);
+    if (names.size() > 1 || names.front() != c.space) {
+      // Several spaces: what counts is each one's dataset; the caller's space only through its
+      // dataset (which the tokenizer corpus also uses).
+      for (const auto& n : names) k.pretrain_spaces.push_back(n + ":" + pretraining_dataset(c, n));
+      k.space.clear();
+      std::string own = pretraining_dataset(c, c.space);
+      k.dataset = own == spaces::make_space(c.space)->datasets().front() ? std::string() : c.space + ":" + own;
+    }
     k.seed = c.seed;
     k.tokenizer_vocab_size = c.tokenizer_vocab_size;
     k.tokenizer_corpus_size = c.tokenizer_corpus_size;
@@ -77,23 +109,49 @@ bool same_pretraining(const RlmConfig& a, const RlmConfig& b) {
   return key(a) == key(b) && a.text_version == kArchTextVersion;
 }
 
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 }  // namespace
 
-Rlm train_rlm(const RlmConfig& config, const spaces::SearchSpace& space, const LabelledSplit& split) {
+std::vector<ArchText> pretraining_pool(const RlmConfig& config) {
+  std::vector<ArchText> pool;
+  for (const auto& name : pretraining_spaces(config)) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto space = spaces::make_space(name);
+    // A finite space no larger than the pool is enumerated (every architecture once); otherwise the
+    // pool is drawn at random. Each space has its own generator, seeded as in single-space pretraining.
+    std::vector<spaces::Genotype> gs;
+    auto size = space->size();
+    if (size && *size <= static_cast<uint64_t>(config.pretrain_pool)) {
+      for (uint64_t i = 0; i < *size; ++i) gs.push_back(space->at(i));
+    } else {
+      Rng rng(derive_seed(config.seed, 202));
+      for (int64_t i = 0; i < config.pretrain_pool; ++i) gs.push_back(space->sample(rng));
+    }
+    auto texts = architecture_texts(*space, gs, name == config.space ? config.dataset : "");
+    fmt::print(stderr, "rlm: pretraining pool: {} {} architectures ({:.1f}s)\n", gs.size(), name, seconds_since(t0));
+    pool.insert(pool.end(), std::make_move_iterator(texts.begin()), std::make_move_iterator(texts.end()));
+  }
+  return pool;
+}
+
+Rlm pretrain_rlm(const RlmConfig& config) {
   auto t0 = std::chrono::steady_clock::now();
   if (!config.pretrain_cache.empty() && std::filesystem::exists(config.pretrain_cache + "/model.pt")) {
     Rlm cached = Rlm::load(config.pretrain_cache, config.device);
     if (same_pretraining(cached.config(), config)) {
       fmt::print(stderr, "rlm: reusing the pretrained model in {}\n", config.pretrain_cache);
       RlmConfig& c = cached.mutable_config();
+      c.space = config.space;
+      c.dataset = config.dataset;
       c.data = config.data;
       c.finetune = config.finetune;
       c.decode = config.decode;
       c.output = config.output;
       c.mlp_baseline = config.mlp_baseline;
       c.pretrain_cache = config.pretrain_cache;
-      auto texts = architecture_texts(space, split.train, config.dataset);
-      cached.train(texts, split.train_y, config.data.targets, config.finetune, "finetune");
       return cached;
     }
     fmt::print(stderr, "rlm: {} was pretrained with other settings or another input version; pretraining again\n",
@@ -104,30 +162,19 @@ Rlm train_rlm(const RlmConfig& config, const spaces::SearchSpace& space, const L
   fresh.text_version = kArchTextVersion;
   Rlm rlm(fresh, tokenizer);
   fmt::print(stderr, "rlm: tokenizer {} tokens, model {:.2f} M parameters ({:.1f}s)\n", tokenizer.vocab_size(),
-             static_cast<double>(rlm.parameter_count()) / 1e6,
-             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+             static_cast<double>(rlm.parameter_count()) / 1e6, seconds_since(t0));
   if (config.pretrain.steps > 0) {
-    // A finite space no larger than the pool is enumerated (every architecture once); otherwise the
-    // pool is drawn at random.
-    std::vector<spaces::Genotype> pool;
-    auto size = space.size();
-    if (size && *size <= static_cast<uint64_t>(config.pretrain_pool)) {
-      for (uint64_t i = 0; i < *size; ++i) pool.push_back(space.at(i));
-    } else {
-      Rng rng(derive_seed(config.seed, 202));
-      for (int64_t i = 0; i < config.pretrain_pool; ++i) pool.push_back(space.sample(rng));
-    }
-    std::vector<std::vector<double>> computed;
-    auto texts = architecture_texts(space, pool, config.dataset, &computed);
+    auto texts = pretraining_pool(config);
     // Pretraining decodes the computed targets named in config.pretrain.targets.
     const auto& names = computed_target_names();
-    std::vector<std::vector<double>> values(pool.size());
+    std::vector<std::vector<double>> values(texts.size());
     for (const auto& t : config.pretrain.targets) {
       auto it = std::find(names.begin(), names.end(), t);
       if (it == names.end())
         throw ConfigError(fmt::format("{}: pretrain.targets: '{}' is not a computed target (known: {})", config.source,
                                       t, fmt::join(names, ", ")));
-      for (size_t i = 0; i < pool.size(); ++i) values[i].push_back(computed[i][static_cast<size_t>(it - names.begin())]);
+      for (size_t i = 0; i < texts.size(); ++i)
+        values[i].push_back(texts[i].computed[static_cast<size_t>(it - names.begin())]);
     }
     rlm.train(texts, values, config.pretrain.targets, config.pretrain, "pretrain");
     if (!config.pretrain_cache.empty()) {
@@ -135,6 +182,11 @@ Rlm train_rlm(const RlmConfig& config, const spaces::SearchSpace& space, const L
       fmt::print(stderr, "rlm: saved the pretrained model to {}\n", config.pretrain_cache);
     }
   }
+  return rlm;
+}
+
+Rlm train_rlm(const RlmConfig& config, const spaces::SearchSpace& space, const LabelledSplit& split) {
+  Rlm rlm = pretrain_rlm(config);
   auto texts = architecture_texts(space, split.train, config.dataset);
   rlm.train(texts, split.train_y, config.data.targets, config.finetune, "finetune");
   return rlm;

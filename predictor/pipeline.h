@@ -21,13 +21,32 @@ struct LabelledSplit {
 };
 
 // Reads config.data.table (under the data directory) and draws the split: rows shuffled with
-// data.split_seed, the first train_size rows train, the next test_size rows test. Throws
-// nas::DataError for a missing column or an architecture string that does not parse (naming the
-// table line), nas::ConfigError if the table has fewer rows than train_size + test_size.
+// data.split_seed, the first train_size rows train, the next test_size rows test. The architecture of
+// a row is data.arch_column: one column or a template of several (spaces/arch_columns.h). Throws
+// nas::ConfigError for a malformed data.arch_column, nas::DataError for a missing column (naming the
+// file) or an architecture string that does not parse (naming file:line and the column(s)),
+// nas::ConfigError if the table has fewer rows than train_size + test_size.
 LabelledSplit load_split(const RlmConfig& config, const spaces::SearchSpace& space);
 
-// Tokenizer + pretraining (computed targets over config.pretrain_pool random architectures of the
-// space, or all of them when the space is finite and no larger than the pool) + fine-tuning on split.train. Progress on stderr.
+// The spaces pretraining reads: config.pretrain_spaces, or just config.space when that is empty.
+std::vector<std::string> pretraining_spaces(const RlmConfig& config);
+
+// The label-free pretraining inputs: for each space of pretraining_spaces(config), in that order,
+// config.pretrain_pool random architectures (seeded by config.seed), or all of them when the space is
+// finite and no larger than the pool, built for config.dataset (config.space) or the space's default
+// dataset (the others). ArchText::space names each input's space (its prefix token) and
+// ArchText::computed holds its computed targets (computed_target_names()). Progress on stderr.
+std::vector<ArchText> pretraining_pool(const RlmConfig& config);
+
+// Tokenizer + pretrained model (computed targets config.pretrain.targets over pretraining_pool()),
+// or the one in config.pretrain_cache when it was made with the same tokenizer, model, number codec,
+// pretraining settings and pretraining spaces (the space and dataset of the caller only count when
+// they change the pretraining inputs); a fresh pretraining is written to config.pretrain_cache when
+// set. The returned model carries the caller's space, dataset, data, finetune, decode, output and
+// mlp_baseline settings. Progress on stderr.
+Rlm pretrain_rlm(const RlmConfig& config);
+
+// pretrain_rlm() + fine-tuning on split.train (config.finetune). Progress on stderr.
 Rlm train_rlm(const RlmConfig& config, const spaces::SearchSpace& space, const LabelledSplit& split);
 
 // Rank correlations of one target on the held-out split.
