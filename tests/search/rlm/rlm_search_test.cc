@@ -25,7 +25,7 @@ space: nb201
 dataset: cifar10
 data: {table: nb201.csv, targets: [acc_cifar10, lat_ms_pixel3], train_size: 8, test_size: 8, split_seed: 3}
 tokenizer: {vocab_size: 200, corpus_size: 8}
-model: {d_model: 32, encoder_layers: 1, decoder_layers: 1, heads: 2, feed_forward: 64, max_length: 96}
+model: {d_model: 32, encoder_layers: 1, decoder_layers: 1, heads: 2, feed_forward: 64, max_length: 512}
 finetune: {steps: 4, batch_size: 8, lr: 1.0e-3, warmup_steps: 1}
 decode: {samples: 4, batch_size: 16}
 mlp_baseline: false
