@@ -547,17 +547,7 @@ class Reader {
         d.value = integer("weight dim");
         if (d.value < 0) fail_at(p, "weight dims must be >= 0");
       } else if (scope.fn != nullptr && ident_start(peek())) {
-        d.var = ident("dim variable");
-        if (!scope.fn->vars.count(d.var))
-          fail_at(p, fmt::format("unknown dim variable '{}' (not in the signature's shape patterns)", d.var));
-        d.kind = DimExpr::kVar;
-        skip_spaces();
-        if (peek() == '*' || peek() == '/') {
-          d.kind = peek() == '*' ? DimExpr::kMul : DimExpr::kDiv;
-          advance();
-          d.value = integer("dim factor");
-          if (d.value < 1) fail_at(p, "a dim factor must be >= 1");
-        }
+        parse_var_dim(*scope.fn, p, "dim variable", &d);
       } else if (call_vars != nullptr && ident_start(peek())) {
         d.var = ident("dim variable");
         auto it = call_vars->find(d.var);
@@ -1135,18 +1125,23 @@ class Reader {
       d.value = integer(what);
       return d;
     }
-    d.var = ident(what);
-    if (!fn.vars.count(d.var))
-      fail_at(p, fmt::format("unknown dim variable '{}' (not in the signature's shape patterns)", d.var));
-    d.kind = DimExpr::kVar;
+    parse_var_dim(fn, p, what, &d);
+    return d;
+  }
+
+  // V, V*k or V/k over the dim variables of `fn` (p = where the dim starts, for errors).
+  void parse_var_dim(const FnDef& fn, const Pos& p, const std::string& what, DimExpr* d) {
+    d->var = ident(what);
+    if (!fn.vars.count(d->var))
+      fail_at(p, fmt::format("unknown dim variable '{}' (not in the signature's shape patterns)", d->var));
+    d->kind = DimExpr::kVar;
     skip_spaces();
     if (peek() == '*' || peek() == '/') {
-      d.kind = peek() == '*' ? DimExpr::kMul : DimExpr::kDiv;
+      d->kind = peek() == '*' ? DimExpr::kMul : DimExpr::kDiv;
       advance();
-      d.value = integer("dim factor");
-      if (d.value < 1) fail_at(p, "a dim factor must be >= 1");
+      d->value = integer("dim factor");
+      if (d->value < 1) fail_at(p, "a dim factor must be >= 1");
     }
-    return d;
   }
 
   // A type inside a function body: `?`, dtype + `[*]`, or dtype + `[dims]` over the dim variables
