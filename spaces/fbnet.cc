@@ -9,6 +9,14 @@
 #include "core/error.h"
 
 namespace nas::spaces {
+
+void add_bn_args(std::vector<WeightArg>& weights, const std::string& prefix, int64_t channels) {
+  weights.push_back({prefix + "_scale", {channels}, ParamRole::kOnes});
+  weights.push_back({prefix + "_bias", {channels}, ParamRole::kZeros});
+  weights.push_back({prefix + "_mean", {channels}, ParamRole::kZeros});
+  weights.push_back({prefix + "_var", {channels}, ParamRole::kOnes});
+}
+
 namespace {
 
 constexpr std::array<int, 7> kStageLayers{1, 4, 4, 4, 4, 4, 1};
@@ -21,25 +29,6 @@ const std::array<std::string, kFbnetNumOps>& op_names() {
   static const std::array<std::string, kFbnetNumOps> names{"k3_e1",    "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1",
                                                            "k5_e1_g2", "k5_e3",    "k5_e6", "skip"};
   return names;
-}
-
-std::vector<std::string> bn_inputs(const std::string& x, const std::string& prefix) {
-  return {x, prefix + "_scale", prefix + "_bias", prefix + "_mean", prefix + "_var"};
-}
-
-void add_bn_params(GraphBuilder& b, const std::string& prefix, int64_t channels) {
-  b.initializer(prefix + "_scale", {channels}, ParamRole::kOnes)
-      .initializer(prefix + "_bias", {channels}, ParamRole::kZeros)
-      .initializer(prefix + "_mean", {channels}, ParamRole::kZeros)
-      .initializer(prefix + "_var", {channels}, ParamRole::kOnes);
-}
-
-// The four BatchNormalization weight formals "<prefix>_scale" ... of a block, for `channels` channels.
-void add_bn_args(std::vector<WeightArg>& weights, const std::string& prefix, int64_t channels) {
-  weights.push_back({prefix + "_scale", {channels}, ParamRole::kOnes});
-  weights.push_back({prefix + "_bias", {channels}, ParamRole::kZeros});
-  weights.push_back({prefix + "_mean", {channels}, ParamRole::kZeros});
-  weights.push_back({prefix + "_var", {channels}, ParamRole::kOnes});
 }
 
 // ShuffleNet's channel shuffle as a gather permutation: output channel j*groups + i reads input channel

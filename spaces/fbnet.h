@@ -26,6 +26,10 @@ struct WeightArg {
   bool listed = false;
 };
 
+// Appends the four BatchNormalization weight formals "<prefix>_scale", _bias, _mean, _var of a block,
+// [channels] each (scale and var ones, bias and mean zeros).
+void add_bn_args(std::vector<WeightArg>& weights, const std::string& prefix, int64_t channels);
+
 // Emits calls of model-local functions whose calls carry attributes (ONNX attribute references, e.g. a
 // depthwise convolution's group = its channel count), which GraphBuilder::call() cannot. A call either
 // stays a call (the function is written once into the model by finish()) or is expanded in place with

@@ -97,10 +97,6 @@ std::array<bool, kNb101NumVertices> live_vertices(const Nb101Genotype& g, bool& 
 
 // ---- ONNX.
 
-std::vector<std::string> bn_inputs(const std::string& x, const std::string& prefix) {
-  return {x, prefix + "_scale", prefix + "_bias", prefix + "_mean", prefix + "_var"};
-}
-
 // Conv attributes; no kernel_shape, which ONNX takes from the weight's shape.
 std::vector<onnx::AttributeProto> conv_attrs(int64_t k) {
   std::vector<onnx::AttributeProto> attrs;
@@ -327,13 +323,6 @@ onnx::FunctionProto cell_function(const CellPlan& plan, const std::vector<std::s
   f.output("y");
   for (auto& node : body) f.node(node.op, node.inputs, node.outputs, node.attrs);
   return f.build();
-}
-
-void add_bn_params(GraphBuilder& b, const std::string& prefix, int64_t channels) {
-  b.initializer(prefix + "_scale", {channels}, ParamRole::kOnes)
-      .initializer(prefix + "_bias", {channels}, ParamRole::kZeros)
-      .initializer(prefix + "_mean", {channels}, ParamRole::kZeros)
-      .initializer(prefix + "_var", {channels}, ParamRole::kOnes);
 }
 
 void add_conv_bn_params(GraphBuilder& b, const std::string& prefix, const std::vector<int64_t>& w_dims) {

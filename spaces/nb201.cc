@@ -40,18 +40,6 @@ int edge_index(int to, int from) {
   return -1;
 }
 
-// Inputs of a BatchNormalization of `x` with parameters prefix_{scale,bias,mean,var}.
-std::vector<std::string> bn_inputs(const std::string& x, const std::string& prefix) {
-  return {x, prefix + "_scale", prefix + "_bias", prefix + "_mean", prefix + "_var"};
-}
-
-void add_bn_params(GraphBuilder& b, const std::string& prefix, int64_t channels) {
-  b.initializer(prefix + "_scale", {channels}, ParamRole::kOnes)
-      .initializer(prefix + "_bias", {channels}, ParamRole::kZeros)
-      .initializer(prefix + "_mean", {channels}, ParamRole::kZeros)
-      .initializer(prefix + "_var", {channels}, ParamRole::kOnes);
-}
-
 // Conv attributes; no kernel_shape, which ONNX takes from the weight's shape (nor does the predictor
 // text need it twice).
 std::vector<onnx::AttributeProto> conv_attrs(int64_t k, int64_t stride) {

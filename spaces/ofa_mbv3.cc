@@ -101,24 +101,6 @@ int index_of(const std::array<int, N>& set, int value, const char* what, size_t 
   return static_cast<int>(it - set.begin());
 }
 
-std::vector<std::string> bn_inputs(const std::string& x, const std::string& prefix) {
-  return {x, prefix + "_scale", prefix + "_bias", prefix + "_mean", prefix + "_var"};
-}
-
-void add_bn_params(GraphBuilder& b, const std::string& prefix, int64_t channels) {
-  b.initializer(prefix + "_scale", {channels}, ParamRole::kOnes)
-      .initializer(prefix + "_bias", {channels}, ParamRole::kZeros)
-      .initializer(prefix + "_mean", {channels}, ParamRole::kZeros)
-      .initializer(prefix + "_var", {channels}, ParamRole::kOnes);
-}
-
-void add_bn_args(std::vector<WeightArg>& weights, const std::string& prefix, int64_t channels) {
-  weights.push_back({prefix + "_scale", {channels}, ParamRole::kOnes});
-  weights.push_back({prefix + "_bias", {channels}, ParamRole::kZeros});
-  weights.push_back({prefix + "_mean", {channels}, ParamRole::kZeros});
-  weights.push_back({prefix + "_var", {channels}, ParamRole::kOnes});
-}
-
 struct BlockCall {
   onnx::FunctionProto fn;
   std::vector<WeightArg> weights;

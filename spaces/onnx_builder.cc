@@ -247,4 +247,15 @@ onnx::ModelProto GraphBuilder::build(int64_t ir_version, int64_t opset) && {
   return std::move(model_);
 }
 
+std::vector<std::string> bn_inputs(const std::string& x, const std::string& prefix) {
+  return {x, prefix + "_scale", prefix + "_bias", prefix + "_mean", prefix + "_var"};
+}
+
+void add_bn_params(GraphBuilder& b, const std::string& prefix, int64_t channels) {
+  b.initializer(prefix + "_scale", {channels}, ParamRole::kOnes)
+      .initializer(prefix + "_bias", {channels}, ParamRole::kZeros)
+      .initializer(prefix + "_mean", {channels}, ParamRole::kZeros)
+      .initializer(prefix + "_var", {channels}, ParamRole::kOnes);
+}
+
 }  // namespace nas::spaces

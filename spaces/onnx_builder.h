@@ -115,4 +115,9 @@ class GraphBuilder {
   std::vector<bool> called_;                    // parallel to functions_
 };
 
+// Inputs of a BatchNormalization of `x` with parameters prefix_{scale,bias,mean,var}.
+std::vector<std::string> bn_inputs(const std::string& x, const std::string& prefix);
+// Adds those four initializers, [channels] each: scale and var ones, bias and mean zeros.
+void add_bn_params(GraphBuilder& b, const std::string& prefix, int64_t channels);
+
 }  // namespace nas::spaces
