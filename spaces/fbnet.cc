@@ -445,28 +445,17 @@ std::vector<std::string> FbnetSpace::datasets() const {
 
 void FbnetSpace::validate(const Genotype& g) const { FbnetGenotype::from_genotype(g); }
 
-Genotype FbnetSpace::sample(Rng& rng) const {
-  Genotype g;
-  for (int i = 0; i < kFbnetNumLayers; ++i) g.genes.push_back(static_cast<int>(rng.index(kFbnetNumOps)));
-  return g;
-}
+Genotype FbnetSpace::sample(Rng& rng) const { return sample_independent_genes(gene_cardinalities(), rng); }
 
 Genotype FbnetSpace::mutate(const Genotype& parent, Rng& rng) const {
   validate(parent);
-  Genotype child = parent;
-  size_t layer = rng.index(kFbnetNumLayers);
-  int op = static_cast<int>(rng.index(kFbnetNumOps - 1));
-  child.genes[layer] = op >= parent.genes[layer] ? op + 1 : op;
-  return child;
+  return mutate_gene(parent, rng.index(kFbnetNumLayers), kFbnetNumOps, rng);
 }
 
 Genotype FbnetSpace::crossover(const Genotype& a, const Genotype& b, Rng& rng) const {
   validate(a);
   validate(b);
-  Genotype child = a;
-  for (int i = 0; i < kFbnetNumLayers; ++i)
-    if (rng.bernoulli(0.5)) child.genes[static_cast<size_t>(i)] = b.genes[static_cast<size_t>(i)];
-  return child;
+  return uniform_crossover(a, b, rng);
 }
 
 Genotype FbnetSpace::parse(std::string_view arch) const { return FbnetGenotype::parse(arch).to_genotype(); }

@@ -328,28 +328,17 @@ std::vector<std::string> Nb201Space::datasets() const {
 
 void Nb201Space::validate(const Genotype& g) const { Nb201Genotype::from_genotype(g); }
 
-Genotype Nb201Space::sample(Rng& rng) const {
-  Genotype g;
-  for (int i = 0; i < kNb201NumEdges; ++i) g.genes.push_back(static_cast<int>(rng.index(kNb201NumOps)));
-  return g;
-}
+Genotype Nb201Space::sample(Rng& rng) const { return sample_independent_genes(gene_cardinalities(), rng); }
 
 Genotype Nb201Space::mutate(const Genotype& parent, Rng& rng) const {
   validate(parent);
-  Genotype child = parent;
-  size_t edge = rng.index(kNb201NumEdges);
-  int op = static_cast<int>(rng.index(kNb201NumOps - 1));
-  child.genes[edge] = op >= parent.genes[edge] ? op + 1 : op;
-  return child;
+  return mutate_gene(parent, rng.index(kNb201NumEdges), kNb201NumOps, rng);
 }
 
 Genotype Nb201Space::crossover(const Genotype& a, const Genotype& b, Rng& rng) const {
   validate(a);
   validate(b);
-  Genotype child = a;
-  for (int i = 0; i < kNb201NumEdges; ++i)
-    if (rng.bernoulli(0.5)) child.genes[i] = b.genes[i];
-  return child;
+  return uniform_crossover(a, b, rng);
 }
 
 Genotype Nb201Space::parse(std::string_view arch) const { return Nb201Genotype::parse(arch).to_genotype(); }

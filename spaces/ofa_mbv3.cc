@@ -366,11 +366,7 @@ std::vector<std::string> OfaMbv3Space::datasets() const { return {"imagenet"}; }
 
 void OfaMbv3Space::validate(const Genotype& g) const { OfaMbv3Genotype::from_genotype(g); }
 
-Genotype OfaMbv3Space::sample(Rng& rng) const {
-  Genotype g;
-  for (int card : gene_cardinalities()) g.genes.push_back(static_cast<int>(rng.index(static_cast<size_t>(card))));
-  return g;
-}
+Genotype OfaMbv3Space::sample(Rng& rng) const { return sample_independent_genes(gene_cardinalities(), rng); }
 
 Genotype OfaMbv3Space::mutate(const Genotype& parent, Rng& rng) const {
   OfaMbv3Genotype p = OfaMbv3Genotype::from_genotype(parent);
@@ -381,21 +377,14 @@ Genotype OfaMbv3Space::mutate(const Genotype& parent, Rng& rng) const {
     live.push_back(static_cast<size_t>(kOfaNumLayers + layer));
   }
   for (size_t s = 0; s < kOfaNumStages + 1; ++s) live.push_back(2 * kOfaNumLayers + s);
-  const std::vector<int> cards = gene_cardinalities();
-  Genotype child = parent;
   size_t gene = live[rng.index(live.size())];
-  int v = static_cast<int>(rng.index(static_cast<size_t>(cards[gene] - 1)));
-  child.genes[gene] = v >= parent.genes[gene] ? v + 1 : v;
-  return child;
+  return mutate_gene(parent, gene, gene_cardinalities()[gene], rng);
 }
 
 Genotype OfaMbv3Space::crossover(const Genotype& a, const Genotype& b, Rng& rng) const {
   validate(a);
   validate(b);
-  Genotype child = a;
-  for (size_t i = 0; i < child.genes.size(); ++i)
-    if (rng.bernoulli(0.5)) child.genes[i] = b.genes[i];
-  return child;
+  return uniform_crossover(a, b, rng);
 }
 
 Genotype OfaMbv3Space::parse(std::string_view arch) const { return OfaMbv3Genotype::parse(arch).to_genotype(); }

@@ -20,4 +20,24 @@ Genotype SearchSpace::at(uint64_t index) const {
   return g;
 }
 
+Genotype sample_independent_genes(const std::vector<int>& cardinalities, Rng& rng) {
+  Genotype g;
+  for (int card : cardinalities) g.genes.push_back(static_cast<int>(rng.index(static_cast<size_t>(card))));
+  return g;
+}
+
+Genotype mutate_gene(const Genotype& parent, size_t gene, int cardinality, Rng& rng) {
+  Genotype child = parent;
+  int v = static_cast<int>(rng.index(static_cast<size_t>(cardinality - 1)));
+  child.genes[gene] = v >= parent.genes[gene] ? v + 1 : v;
+  return child;
+}
+
+Genotype uniform_crossover(const Genotype& a, const Genotype& b, Rng& rng) {
+  Genotype child = a;
+  for (size_t i = 0; i < child.genes.size(); ++i)
+    if (rng.bernoulli(0.5)) child.genes[i] = b.genes[i];
+  return child;
+}
+
 }  // namespace nas::spaces

@@ -86,4 +86,12 @@ std::vector<std::string> space_names();
 // A new instance of the named space. Throws nas::ConfigError("unknown space 'x'; known: ...").
 std::unique_ptr<SearchSpace> make_space(const std::string& name);
 
+// Variation building blocks for spaces whose genes can be drawn independently (NB201, FBNet, OFA):
+// gene i uniform in [0, cardinalities[i]).
+Genotype sample_independent_genes(const std::vector<int>& cardinalities, Rng& rng);
+// A copy of `parent` whose `gene` takes another value, uniform over the cardinality - 1 others.
+Genotype mutate_gene(const Genotype& parent, size_t gene, int cardinality, Rng& rng);
+// Uniform crossover: each gene from `b` with probability 1/2, else from `a` (same lengths).
+Genotype uniform_crossover(const Genotype& a, const Genotype& b, Rng& rng);
+
 }  // namespace nas::spaces
