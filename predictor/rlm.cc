@@ -163,6 +163,23 @@ struct Rlm::Impl {
     return a.computed[index];
   }
 
+  // `targets` preceded by the context targets it does not name (their names into *all), and the
+  // decoder sequence of one input: its context values, then `values`.
+  std::vector<size_t> with_context(const std::vector<std::string>& targets, std::vector<std::string>* all) const {
+    auto context = context_of(targets);
+    all->clear();
+    for (size_t c : context) all->push_back(computed_target_names()[c]);
+    all->insert(all->end(), targets.begin(), targets.end());
+    return context;
+  }
+  std::vector<int64_t> sequence_with_context(const ArchText& input, const std::vector<double>& values,
+                                             const std::vector<size_t>& context, const std::vector<size_t>& slot) const {
+    std::vector<double> row;
+    for (size_t c : context) row.push_back(context_value(input, c));
+    row.insert(row.end(), values.begin(), values.end());
+    return target_sequence(row, slot);
+  }
+
   std::vector<int64_t> tokenize(const ArchText& a) const {
     auto ids = tokenizer->encode(a.text, a.space);
     // Never truncated: a cut-off text would silently drop part of the architecture.
@@ -240,20 +257,15 @@ TrainReport Rlm::train(const std::vector<ArchText>& inputs, const std::vector<st
   TrainReport report;
   if (options.steps == 0 || inputs.empty()) return report;
   // Context targets first (their values computed from each input's graph), then `targets`.
-  const auto context = m.context_of(targets);
   std::vector<std::string> all_targets;
-  for (size_t c : context) all_targets.push_back(computed_target_names()[c]);
-  all_targets.insert(all_targets.end(), targets.begin(), targets.end());
+  const auto context = m.with_context(targets, &all_targets);
   auto slot = m.slots(all_targets, /*create=*/true);
   std::vector<std::vector<int64_t>> src(inputs.size()), seq(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     NAS_CHECK(values[i].size() == targets.size(), "row {} has {} values for {} targets", i, values[i].size(),
               targets.size());
     src[i] = m.tokenize(inputs[i]);
-    std::vector<double> row;
-    for (size_t c : context) row.push_back(m.context_value(inputs[i], c));
-    row.insert(row.end(), values[i].begin(), values[i].end());
-    seq[i] = m.target_sequence(row, slot);
+    seq[i] = m.sequence_with_context(inputs[i], values[i], context, slot);
   }
   torch::manual_seed(derive_seed(m.config.seed, 17, static_cast<uint64_t>(options.steps)));
   m.model->train();
@@ -298,20 +310,15 @@ TrainReport Rlm::train(const std::vector<ArchText>& inputs, const std::vector<st
 double Rlm::loss(const std::vector<ArchText>& inputs, const std::vector<std::vector<double>>& values,
                  const std::vector<std::string>& targets) const {
   auto& m = *impl_;
-  const auto context = m.context_of(targets);
   std::vector<std::string> all_targets;
-  for (size_t c : context) all_targets.push_back(computed_target_names()[c]);
-  all_targets.insert(all_targets.end(), targets.begin(), targets.end());
+  const auto context = m.with_context(targets, &all_targets);
   auto slot = m.slots(all_targets, /*create=*/false);
   torch::NoGradGuard no_grad;
   m.model->eval();
   std::vector<std::vector<int64_t>> src, seq;
   for (size_t i = 0; i < inputs.size(); ++i) {
     src.push_back(m.tokenize(inputs[i]));
-    std::vector<double> row;
-    for (size_t c : context) row.push_back(m.context_value(inputs[i], c));
-    row.insert(row.end(), values[i].begin(), values[i].end());
-    seq.push_back(m.target_sequence(row, slot));
+    seq.push_back(m.sequence_with_context(inputs[i], values[i], context, slot));
   }
   double total = 0;
   size_t batches = 0;
