@@ -211,6 +211,13 @@ std::string summary_markdown(const SearchResult& r, const SearchConfig& config) 
       "architectures\n",
       config.source, config.nsga2.seed, config.nsga2.population_size, config.nsga2.generations, r.generations_done,
       r.finished ? "" : ", stopped early", r.evaluations, r.estimated);
+  if (r.rounds > 1)
+    s += fmt::format(
+        "- active learning: {} rounds of NSGA-II (seeds {}..{}, {} generations each); after each round but the "
+        "last, the best unlabelled predictions were labelled from the table and the RLM refit ({} steps): {} "
+        "architectures labelled by the search\n",
+        r.rounds, config.nsga2.seed, config.nsga2.seed + r.rounds - 1, config.nsga2.generations,
+        config.evaluator.refit_steps, r.queried);
   if (!r.constraints.empty()) {
     std::vector<std::string> cs;
     for (const auto& c : r.constraints) cs.push_back(c.to_string());
@@ -226,11 +233,15 @@ std::string summary_markdown(const SearchResult& r, const SearchConfig& config) 
   s += fmt::format("- search wall time: {}{}\n\n", format_duration(r.seconds), r.resumed ? " (resumed run)" : "");
 
   s += "| front | size | hypervolume | ratio to exact |\n|---|---|---|---|\n";
-  if (!r.exact_evaluator)
+  if (r.labelled_front)
+    s += fmt::format("| found: true front of the {} labelled architectures | {} | {} | {} |\n",
+                     r.predictor.labelled, r.front.size(), md(r.hv_true, 6), md(ratio(r.hv_true, r.hv_exact)));
+  else if (!r.exact_evaluator)
     s += fmt::format("| found, predicted values | {} | {} | – |\n", r.front.size(), md(r.hv_search, 6));
-  s += fmt::format("| found, true values | {} | {} | {} |\n", r.front.size(),
-                   md(r.exact_evaluator ? r.hv_search : r.hv_true, 6),
-                   md(ratio(r.exact_evaluator ? r.hv_search : r.hv_true, r.hv_exact)));
+  if (!r.labelled_front)
+    s += fmt::format("| found, true values | {} | {} | {} |\n", r.front.size(),
+                     md(r.exact_evaluator ? r.hv_search : r.hv_true, 6),
+                     md(ratio(r.exact_evaluator ? r.hv_search : r.hv_true, r.hv_exact)));
   if (r.exact)
     s += fmt::format("| exact (all {} genotypes enumerated, {} feasible) | {} | {} | 1 |\n", r.exact->enumerated,
                      r.exact->feasible, r.exact->genotypes.size(), md(r.hv_exact, 6));

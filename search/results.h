@@ -60,7 +60,10 @@ struct SearchResult {
   double hv_search = 0.0, hv_true = 0.0;       // of the final front; hv_true NaN if unknown
   double igd_plus_true = 0.0;  // IGD+ of the front's true values to the exact front; NaN if unknown
   PredictorInfo predictor;
-  int generations_done = 0;
+  int rounds = 1;                 // NSGA-II rounds (active learning when > 1)
+  int64_t queried = 0;            // architectures labelled by active learning after the first round
+  bool labelled_front = false;    // the front is the true front of the labelled architectures
+  int generations_done = 0;       // over all rounds
   int64_t evaluations = 0;  // genotypes told to NSGA-II
   int64_t estimated = 0;    // distinct genotypes the evaluator estimated (repeats reuse the first)
   bool finished = false;    // all configured generations done

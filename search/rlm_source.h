@@ -55,11 +55,22 @@ class RlmSource final : public MetricSource {
 
   const predictor::Rlm& rlm() const { return rlm_; }
 
+  // Fine-tunes the model (Rlm::train, `options.steps` steps, progress on stderr) on `xs` with true values
+  // values[i][j] of metrics[j]; only the metrics the model was fine-tuned on are used, in its target
+  // order. Used by active learning (search/search_run.h).
+  void refit(const std::vector<spaces::Genotype>& xs, const std::vector<std::vector<double>>& values,
+             const std::vector<std::string>& metrics, const predictor::TrainOptions& options);
+  // Writes the model as a checkpoint (atomic) / replaces it by the checkpoint in `dir` (nas::CheckpointError
+  // if it is missing or broken).
+  void save(const std::string& dir) const { rlm_.save(dir); }
+  void load(const std::string& dir) { rlm_ = predictor::Rlm::load(dir, device_); }
+
  private:
   predictor::Rlm rlm_;
   const spaces::SearchSpace* space_;
   std::string checkpoint_;
   predictor::DecodeOptions decode_;
+  std::string device_;  // the device the model was loaded on
 };
 
 // The metrics of `config` that the RLM has to serve: objective and constraint metrics other than the
@@ -81,7 +92,34 @@ PredictorSource make_rlm_predictor(const SearchConfig& config, const spaces::Sea
 
 inline RlmSource::RlmSource(predictor::Rlm rlm, const spaces::SearchSpace& space, std::string checkpoint,
                             predictor::DecodeOptions decode)
-    : rlm_(std::move(rlm)), space_(&space), checkpoint_(std::move(checkpoint)), decode_(decode) {}
+    : rlm_(std::move(rlm)),
+      space_(&space),
+      checkpoint_(std::move(checkpoint)),
+      decode_(decode),
+      device_(rlm_.config().device) {}
+
+inline void RlmSource::refit(const std::vector<spaces::Genotype>& xs, const std::vector<std::vector<double>>& values,
+                             const std::vector<std::string>& metrics, const predictor::TrainOptions& options) {
+  std::vector<std::string> targets;
+  std::vector<size_t> columns;
+  for (const auto& t : rlm_.config().data.targets) {
+    auto it = std::find(metrics.begin(), metrics.end(), t);
+    if (it == metrics.end()) continue;
+    targets.push_back(t);
+    columns.push_back(static_cast<size_t>(it - metrics.begin()));
+  }
+  if (targets.empty() || xs.empty()) return;
+  std::vector<std::vector<double>> y;
+  for (const auto& row : values) {
+    std::vector<double> v;
+    for (size_t c : columns) v.push_back(row.at(c));
+    y.push_back(std::move(v));
+  }
+  auto texts = predictor::architecture_texts(*space_, xs, rlm_.config().dataset);
+  predictor::TrainOptions o = options;
+  o.targets = targets;
+  rlm_.train(texts, y, targets, o, "refit");
+}
 
 inline bool RlmSource::provides(const std::string& metric) const {
   const auto& targets = rlm_.config().data.targets;
@@ -146,11 +184,12 @@ inline PredictorSource make_rlm_predictor(const SearchConfig& config, const spac
     rlm.emplace(predictor::Rlm::load(ev.checkpoint, ev.device));
     const auto& c = rlm->config();
     check_targets(c, ev.checkpoint + "/config.yaml", "data.targets");
-    if (c.data.train_size > ev.budget)
-      throw ConfigError(
-          fmt::format("{}: evaluator.budget: the checkpoint {} was trained on {} labelled architectures, "
-                      "more than the budget of {}; remove it or raise the budget",
-                      config.source, ev.checkpoint, c.data.train_size, ev.budget));
+    if (c.data.train_size > ev.first_training_size())
+      throw ConfigError(fmt::format(
+          "{}: evaluator.{}: the checkpoint {} was trained on {} labelled architectures, more than the {} of {}; "
+          "remove it or raise the {}",
+          config.source, ev.rounds > 1 ? "initial" : "budget", ev.checkpoint, c.data.train_size,
+          ev.rounds > 1 ? "initial set" : "budget", ev.first_training_size(), ev.rounds > 1 ? "initial" : "budget"));
     out.info.trained = false;
     out.info.labelled = c.data.train_size;
     out.info.labelled_set = predictor::load_split(c, space).train;
@@ -163,11 +202,11 @@ inline PredictorSource make_rlm_predictor(const SearchConfig& config, const spac
                       config.source, ev.checkpoint));
     predictor::RlmConfig c = predictor::load_rlm_config(ev.rlm_config);
     check_targets(c, ev.rlm_config, "data.targets");
-    c.data.train_size = ev.budget;
+    c.data.train_size = ev.first_training_size();
     c.output = ev.checkpoint;
     if (!ev.device.empty()) c.device = ev.device;
     fmt::print(stderr, "search: no RLM checkpoint at {}; training one on {} labelled architectures ({})\n",
-               ev.checkpoint, ev.budget, ev.rlm_config);
+               ev.checkpoint, c.data.train_size, ev.rlm_config);
     auto split = predictor::load_split(c, space);
     rlm.emplace(predictor::train_rlm(c, space, split));
     rlm->save(ev.checkpoint);
@@ -178,7 +217,16 @@ inline PredictorSource make_rlm_predictor(const SearchConfig& config, const spac
   }
   predictor::DecodeOptions decode = rlm->config().decode;
   if (ev.samples >= 0) decode.samples = ev.samples;
-  out.source = std::make_unique<RlmSource>(std::move(*rlm), space, ev.checkpoint, decode);
+  predictor::TrainOptions refit = rlm->config().finetune;
+  refit.steps = ev.refit_steps;
+  refit.warmup_steps = std::min<int64_t>(refit.warmup_steps, std::max<int64_t>(1, ev.refit_steps / 10));
+  auto source = std::make_unique<RlmSource>(std::move(*rlm), space, ev.checkpoint, decode);
+  RlmSource* raw = source.get();  // owned by out.source, which outlives the hooks' use in run_search
+  out.refit = [raw, refit](const std::vector<spaces::Genotype>& xs, const std::vector<std::vector<double>>& values,
+                           const std::vector<std::string>& metrics) { raw->refit(xs, values, metrics, refit); };
+  out.save = [raw](const std::string& dir) { raw->save(dir); };
+  out.load = [raw](const std::string& dir) { raw->load(dir); };
+  out.source = std::move(source);
   out.info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }

@@ -164,6 +164,9 @@ SearchConfig parse_search_config(const std::string& yaml, const std::string& sou
     e.get("budget", &ev.budget);
     e.get("device", &ev.device);
     e.get("samples", &ev.samples);
+    e.get("rounds", &ev.rounds);
+    e.get("initial", &ev.initial);
+    e.get("refit_steps", &ev.refit_steps);
     std::string statistic;
     if (e.get("statistic", &statistic)) {
       try {
@@ -180,6 +183,18 @@ SearchConfig parse_search_config(const std::string& yaml, const std::string& sou
       e.require(ev.budget >= 1, "budget", fmt::format("must be >= 1, got {}", ev.budget));
       e.require(ev.samples >= -1, "samples",
                 fmt::format("must be >= 0 (or -1 = the checkpoint's), got {}", ev.samples));
+      e.require(ev.rounds >= 1, "rounds", fmt::format("must be >= 1, got {}", ev.rounds));
+      if (ev.rounds > 1) {
+        e.require(ev.initial >= 1 && ev.initial < ev.budget, "initial",
+                  fmt::format("with rounds > 1 must be in [1, budget - 1] = [1, {}], got {}", ev.budget - 1,
+                              ev.initial));
+        e.require((ev.budget - ev.initial) >= ev.rounds - 1, "rounds",
+                  fmt::format("{} rounds need at least one architecture to label per round after the first; "
+                              "budget - initial = {}",
+                              ev.rounds, ev.budget - ev.initial));
+        e.require(ev.refit_steps >= 1, "refit_steps", fmt::format("must be >= 1, got {}", ev.refit_steps));
+        e.require(!c.table.empty(), "rounds", "active learning (rounds > 1) labels architectures from the `table`");
+      }
     }
     if (ev.type == "table") e.require(!c.table.empty(), "type", "the table evaluator needs a `table`");
   }

@@ -37,6 +37,19 @@ struct SearchEvaluatorConfig {
   Statistic statistic = Statistic::kMedian;  // kPessimistic = robust search on the p10 / p90 band
   std::string device;                        // rlm: "cpu" / "cuda[:N]"; "" = the RLM config's
   int64_t samples = -1;                      // rlm: decoding samples per target; -1 = the checkpoint's
+  // Active learning (rlm): the labelled budget is spent over `rounds` NSGA-II runs. The first RLM is
+  // trained on `initial` random labelled architectures; after each round but the last, the
+  // (budget - initial) / (rounds - 1) best not-yet-labelled architectures that round predicted (by
+  // predicted non-dominated rank, then crowding distance) are labelled from the table and the RLM is
+  // fine-tuned `refit_steps` more steps on every labelled architecture. Labelled architectures enter the
+  // search with their true values, and the final front is the true front of the labelled set (values a
+  // user has measured, not predictions). rounds == 1: one NSGA-II run on an RLM trained on `budget`.
+  int64_t rounds = 1;
+  int64_t initial = 0;        // rounds > 1: labelled random architectures of the first RLM (< budget)
+  int64_t refit_steps = 150;  // rounds > 1: fine-tuning steps after each round's labelling
+
+  // Labelled architectures the first RLM is trained on: `initial` with rounds > 1, else `budget`.
+  int64_t first_training_size() const { return rounds > 1 ? initial : budget; }
 };
 
 // Everything `nas search` reads from a YAML config (configs/search_nb201.yaml documents every key).

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -13,10 +14,12 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "core/progress.h"
+#include "search/crowding_distance.h"
 #include "search/exact_front.h"
 #include "search/graph_cost_source.h"
 #include "search/hypervolume.h"
 #include "search/indicators.h"
+#include "search/non_dominated_sort.h"
 #include "search/table_source.h"
 
 namespace nas::search {
@@ -25,11 +28,12 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 constexpr const char* kCheckpointFormat = "nas-search-checkpoint";
-constexpr int kCheckpointVersion = 1;
+constexpr int kCheckpointVersion = 2;  // 2: active-learning rounds
 
 // One evaluated genotype, as the checkpoint keeps it.
 struct LogEntry {
-  int generation = 0;  // 1-based: the tell() that received it
+  int round = 0;       // 0-based active-learning round
+  int generation = 0;  // 1-based: the tell() of its round that received it
   spaces::Genotype genotype;
   std::vector<Estimate> estimates;  // per metric
 };
@@ -105,6 +109,8 @@ std::string quantile_name(double q) {
 
 // Everything run_search() keeps between generations.
 struct RunState {
+  int round = 0;                                // current active-learning round (0-based)
+  std::vector<std::vector<int>> queried;        // genes labelled by active learning, in labelling order
   std::vector<LogEntry> log;
   std::vector<HistoryRow> history;
   double seconds_before = 0.0;  // wall time of earlier sessions
@@ -115,6 +121,8 @@ Json run_identity(const SearchConfig& config, const std::vector<std::string>& me
               {"evaluator", config.evaluator.type},
               {"statistic", to_string(config.evaluator.statistic)},
               {"checkpoint", config.evaluator.type == "rlm" ? config.evaluator.checkpoint : ""},
+              {"rounds", config.evaluator.type == "rlm" ? config.evaluator.rounds : 1},
+              {"initial", config.evaluator.type == "rlm" ? config.evaluator.first_training_size() : 0},
               {"table", config.table},
               {"metrics", metrics}};
 }
@@ -125,12 +133,15 @@ std::string checkpoint_text(const Nsga2& algorithm, const RunState& state, const
   j["version"] = kCheckpointVersion;
   j["run"] = identity;
   j["seconds"] = seconds;
+  j["round"] = state.round;
+  j["queried"] = state.queried;
   j["nsga2"] = Json::parse(algorithm.save_state());
   Json evals = Json::array();
   for (const auto& e : state.log) {
     Json est = Json::array();
     for (const auto& x : e.estimates) est.push_back({x.median, x.p10, x.p90});
-    evals.push_back({{"generation", e.generation}, {"genes", e.genotype.genes}, {"estimates", est}});
+    evals.push_back(
+        {{"round", e.round}, {"generation", e.generation}, {"genes", e.genotype.genes}, {"estimates", est}});
   }
   j["evaluations"] = std::move(evals);
   Json hist = Json::array();
@@ -148,7 +159,7 @@ std::string checkpoint_text(const Nsga2& algorithm, const RunState& state, const
   size_t index = 0;
   for (const auto& [key, value] : j.items()) {
     out += "  " + Json(key).dump() + ": ";
-    if (value.is_array() && !value.empty() && (key == "evaluations" || key == "history")) {
+    if (value.is_array() && !value.empty() && (key == "evaluations" || key == "history" || key == "queried")) {
       out += "[\n";
       for (size_t i = 0; i < value.size(); ++i)
         out += "    " + value[i].dump() + (i + 1 < value.size() ? ",\n" : "\n");
@@ -161,10 +172,11 @@ std::string checkpoint_text(const Nsga2& algorithm, const RunState& state, const
   return out + "}\n";
 }
 
-// Restores `algorithm` and `state` from a checkpoint file; throws nas::CheckpointError naming the file
-// and the field at fault.
+// Restores the algorithm of the checkpoint's round (made by `algorithm_for(round)`) and `state` from a
+// checkpoint file; throws nas::CheckpointError naming the file and the field at fault.
 void load_checkpoint(const std::string& path, const Json& identity, size_t num_metrics,
-                     const spaces::SearchSpace& space, Nsga2& algorithm, RunState& state) {
+                     const spaces::SearchSpace& space, int generations_per_round,
+                     const std::function<Nsga2&(int round)>& algorithm_for, RunState& state) {
   auto fail = [&](const std::string& field, const std::string& why) {
     throw CheckpointError(fmt::format("{}: field '{}': {}", path, field, why));
   };
@@ -192,8 +204,18 @@ void load_checkpoint(const std::string& path, const Json& identity, size_t num_m
   RunState loaded;
   try {
     loaded.seconds_before = j.at("seconds").get<double>();
+    loaded.round = j.at("round").get<int>();
+    if (loaded.round < 0 || loaded.round >= identity.at("rounds").get<int>())
+      fail("round", fmt::format("{} is not a round of this run ({} rounds)", loaded.round,
+                                identity.at("rounds").get<int>()));
+    for (const auto& g : j.at("queried")) {
+      loaded.queried.push_back(g.get<std::vector<int>>());
+      space.validate(spaces::Genotype{loaded.queried.back()});
+    }
     for (const auto& e : j.at("evaluations")) {
       LogEntry entry;
+      entry.round = e.at("round").get<int>();
+      if (entry.round < 0 || entry.round > loaded.round) fail("evaluations", "an entry of a later round");
       entry.generation = e.at("generation").get<int>();
       entry.genotype.genes = e.at("genes").get<std::vector<int>>();
       space.validate(entry.genotype);
@@ -222,11 +244,16 @@ void load_checkpoint(const std::string& path, const Json& identity, size_t num_m
   } catch (const SpaceError& e) {
     fail("evaluations", e.what());
   }
+  Nsga2& algorithm = algorithm_for(loaded.round);
   algorithm.restore_state(j["nsga2"].dump(), path + " (nsga2)");
-  if (static_cast<int>(loaded.history.size()) != algorithm.generation())
-    fail("history", fmt::format("{} rows for generation {}", loaded.history.size(), algorithm.generation()));
-  if (static_cast<int64_t>(loaded.log.size()) != algorithm.evaluations())
-    fail("evaluations", fmt::format("{} entries for {} evaluations", loaded.log.size(), algorithm.evaluations()));
+  const int generations = loaded.round * generations_per_round + algorithm.generation();
+  if (static_cast<int>(loaded.history.size()) != generations)
+    fail("history", fmt::format("{} rows for generation {}", loaded.history.size(), generations));
+  const auto this_round = std::count_if(loaded.log.begin(), loaded.log.end(),
+                                        [&](const LogEntry& e) { return e.round == loaded.round; });
+  if (this_round != algorithm.evaluations())
+    fail("evaluations", fmt::format("{} entries of round {} for {} evaluations", this_round, loaded.round,
+                                    algorithm.evaluations()));
   state = std::move(loaded);
 }
 
@@ -319,25 +346,89 @@ SearchResult run_search(const SearchConfig& config, const SearchRunOptions& opti
     result.hv_exact = hv(result.exact->objectives, result.reference, directions);
   }
 
-  // The algorithm, fresh or from the checkpoint.
+  // Active learning: rounds of NSGA-II, labelling the best unlabelled predictions between rounds.
+  const int rounds = config.evaluator.type == "rlm" ? static_cast<int>(config.evaluator.rounds) : 1;
+  const bool active = rounds > 1;
+  if (active) {
+    if (!truth.complete())
+      throw ConfigError(fmt::format("{}: evaluator.rounds: active learning labels architectures from the table, "
+                                    "which lacks some of the metrics [{}]",
+                                    config.source, fmt::join(result.metrics, ", ")));
+    if (!predictor.refit || !predictor.save || !predictor.load)
+      throw ConfigError(fmt::format("{}: evaluator.rounds: this predictor cannot be refit (no active learning)",
+                                    config.source));
+  }
+  const int64_t per_round =
+      active ? (config.evaluator.budget - config.evaluator.initial) / (config.evaluator.rounds - 1) : 0;
+  const int generations_per_round = config.nsga2.generations;
+  result.rounds = rounds;
+
+  // The algorithm, fresh or from the checkpoint; a fresh one (seed + round) per round.
   const std::string checkpoint = (std::filesystem::path(config.output) / "checkpoint.json").string();
   const Json identity = run_identity(config, result.metrics);
-  Nsga2 algorithm(problem, config.nsga2);
+  std::optional<Nsga2> algorithm;
+  auto algorithm_for = [&](int round) -> Nsga2& {
+    Nsga2Options o = config.nsga2;
+    o.seed = config.nsga2.seed + static_cast<uint64_t>(round);
+    algorithm.emplace(problem, o);
+    return *algorithm;
+  };
+  auto round_model = [&](int round) {
+    return (std::filesystem::path(config.output) / fmt::format("rlm_round_{}", round)).string();
+  };
   RunState state;
   if (options.resume && std::filesystem::exists(checkpoint)) {
-    load_checkpoint(checkpoint, identity, result.metrics.size(), *space, algorithm, state);
+    load_checkpoint(checkpoint, identity, result.metrics.size(), *space, generations_per_round, algorithm_for,
+                    state);
     result.resumed = true;
+    if (state.round > 0) predictor.load(round_model(state.round));
     if (options.progress)
-      fmt::print(stderr, "search: resumed {} at generation {}/{}\n", checkpoint, algorithm.generation(),
-                 config.nsga2.generations);
-  } else if (std::filesystem::exists(checkpoint) && options.progress) {
-    fmt::print(stderr, "search: starting afresh; overwriting {} (use --resume to continue it)\n", checkpoint);
+      fmt::print(stderr, "search: resumed {} at round {}/{}, generation {}/{}\n", checkpoint, state.round + 1,
+                 rounds, algorithm->generation(), config.nsga2.generations);
+  } else {
+    algorithm_for(0);
+    if (std::filesystem::exists(checkpoint) && options.progress)
+      fmt::print(stderr, "search: starting afresh; overwriting {} (use --resume to continue it)\n", checkpoint);
   }
 
-  // Estimates per genotype (genes), from the log of earlier sessions.
+  // The labelled architectures (active learning): the predictor's training set, then the queried ones.
+  std::vector<spaces::Genotype> labelled;
+  std::set<std::vector<int>> is_labelled;
+  auto add_labelled = [&](const spaces::Genotype& g) {
+    if (is_labelled.insert(g.genes).second) labelled.push_back(g);
+  };
+  if (active) {
+    for (const auto& g : predictor.info.labelled_set) add_labelled(g);
+    for (const auto& genes : state.queried) add_labelled(spaces::Genotype{genes});
+  }
+  // Labelled architectures are evaluated by their true values (every metric).
+  auto true_estimates = [&](const std::vector<spaces::Genotype>& xs) {
+    std::vector<std::vector<Estimate>> out;
+    for (const auto& row : truth.values(xs)) {
+      std::vector<Estimate> est;
+      for (double v : row) est.push_back({v, v, v});
+      out.push_back(std::move(est));
+    }
+    return out;
+  };
+
+  // Estimates per genotype (genes) in the current round, from the log of earlier sessions.
   std::map<std::vector<int>, std::vector<Estimate>> estimated;
-  for (const auto& e : state.log)
-    if (estimated.emplace(e.genotype.genes, e.estimates).second) ++result.estimated;
+  auto start_round_cache = [&] {
+    estimated.clear();
+    if (!active) return;
+    auto rows = true_estimates(labelled);
+    for (size_t i = 0; i < labelled.size(); ++i) estimated.emplace(labelled[i].genes, std::move(rows[i]));
+  };
+  start_round_cache();
+  {
+    std::set<std::pair<int, std::vector<int>>> seen;  // the evaluator estimates a genotype once per round
+    for (const auto& e : state.log) {
+      if (seen.insert({e.round, e.genotype.genes}).second && !is_labelled.count(e.genotype.genes))
+        ++result.estimated;
+      if (e.round == state.round) estimated.emplace(e.genotype.genes, e.estimates);
+    }
+  }
 
   // Front members of the archive (feasible ones if any), with their truth.
   auto archive_front = [&](const Nsga2& a) {
@@ -348,38 +439,102 @@ SearchResult run_search(const SearchConfig& config, const SearchRunOptions& opti
       for (const auto& ind : a.archive()) members.push_back(&ind);
     return members;
   };
-  auto true_hv = [&](const std::vector<const Individual*>& members) {
-    if (!truth.complete() || members.empty()) return truth.complete() ? 0.0 : std::nan("");
-    std::vector<spaces::Genotype> xs;
-    for (const auto* m : members) xs.push_back(m->genotype);
-    auto values = truth.values(xs);
+  // Hypervolume of the true values of `xs` (truly infeasible ones do not count).
+  auto true_points = [&](const std::vector<spaces::Genotype>& xs, std::vector<size_t>* kept = nullptr) {
     ObjectiveMatrix points;
-    for (const auto& row : values) {
+    auto values = truth.values(xs);
+    for (size_t i = 0; i < values.size(); ++i) {
+      const auto& row = values[i];
       std::vector<Estimate> est;
       for (double v : row) est.push_back({v, v, v});
       Evaluation e = evaluator.to_evaluation(est);              // median statistic of exact values = the values
       if (constraint_violation(e.constraints) > 0.0) continue;  // truly infeasible members do not count
       points.push_back(
           std::vector<double>(row.begin(), row.begin() + static_cast<long>(config.objectives.size())));
+      if (kept) kept->push_back(i);
     }
-    return hv(points, result.reference, directions);
+    return points;
+  };
+  auto true_hv = [&](const std::vector<const Individual*>& members) {
+    if (!truth.complete() || members.empty()) return truth.complete() ? 0.0 : std::nan("");
+    std::vector<spaces::Genotype> xs;
+    for (const auto* m : members) xs.push_back(m->genotype);
+    return hv(true_points(xs), result.reference, directions);
+  };
+
+  // The next round's labels: the round's best unlabelled predictions, by constrained non-dominated rank,
+  // then crowding distance (largest first), then first estimate (the map's genes order breaks ties).
+  auto select_queries = [&](int64_t count) {
+    std::vector<spaces::Genotype> candidates;
+    ObjectiveMatrix f;
+    std::vector<double> cv;
+    for (const auto& [genes, est] : estimated) {
+      if (is_labelled.count(genes)) continue;
+      Evaluation e = evaluator.to_evaluation(est);
+      candidates.push_back(spaces::Genotype{genes});
+      f.push_back(to_minimized(e.objectives, directions));
+      cv.push_back(config.constraints.empty() ? 0.0 : constraint_violation(e.constraints));
+    }
+    std::vector<spaces::Genotype> chosen;
+    for (const auto& front : constrained_non_dominated_fronts(f, cv)) {
+      if (static_cast<int64_t>(chosen.size()) >= count) break;
+      std::vector<int> order = front;
+      if (static_cast<int64_t>(chosen.size() + front.size()) > count) {
+        auto crowd = crowding_distance(f, front);
+        std::vector<size_t> idx(front.size());
+        for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+        std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return crowd[a] > crowd[b]; });
+        order.clear();
+        for (size_t i : idx) order.push_back(front[i]);
+      }
+      for (int i : order) {
+        if (static_cast<int64_t>(chosen.size()) >= count) break;
+        chosen.push_back(candidates[static_cast<size_t>(i)]);
+      }
+    }
+    return chosen;
   };
 
   // Counts this session's generations, so that the rate and ETA stay right after a resume.
-  const int first_generation = algorithm.generation();
+  const int total_generations = rounds * generations_per_round;
+  auto global_generation = [&] { return state.round * generations_per_round + algorithm->generation(); };
+  const int first_generation = global_generation();
   std::optional<Progress> progress;
   if (options.progress)
-    progress.emplace("search", std::max(0, config.nsga2.generations - first_generation), "gen");
+    progress.emplace("search", std::max(0, total_generations - first_generation), "gen");
   auto session_start = Clock::now();
   auto elapsed = [&] {
     return state.seconds_before + std::chrono::duration<double>(Clock::now() - session_start).count();
   };
   bool stopped = false;
-  while (!algorithm.done() && !stopped) {
-    std::vector<spaces::Genotype> xs = algorithm.ask();
-    // Only genotypes never estimated before go to the evaluator (NSGA-II re-proposes earlier cells: ~40%
-    // of NB201 offspring); the others reuse their first estimate, so a genotype keeps one value for the
-    // whole run. The cache is rebuilt from the checkpoint's log on resume, which keeps resumed runs exact.
+  while (!stopped) {
+    if (algorithm->done()) {
+      if (state.round + 1 >= rounds) break;
+      // Label the round's best unlabelled predictions, refit the predictor, start the next round.
+      auto queries = select_queries(per_round);
+      for (const auto& q : queries) {
+        state.queried.push_back(q.genes);
+        add_labelled(q);
+      }
+      if (progress) progress->finish();
+      auto values = truth.values(labelled);
+      if (options.progress)
+        fmt::print(stderr, "search: round {}/{} done; labelled {} of its predictions (now {}); refitting\n",
+                   state.round + 1, rounds, queries.size(), labelled.size());
+      predictor.refit(labelled, values, result.metrics);
+      predictor.save(round_model(state.round + 1));
+      ++state.round;
+      algorithm_for(state.round);
+      start_round_cache();
+      write_file_atomic(checkpoint, checkpoint_text(*algorithm, state, identity, elapsed()));
+      if (options.progress)
+        progress.emplace("search", std::max(0, total_generations - global_generation()), "gen");
+      continue;
+    }
+    std::vector<spaces::Genotype> xs = algorithm->ask();
+    // Only genotypes never estimated before in this round go to the evaluator (NSGA-II re-proposes earlier
+    // cells: ~40% of NB201 offspring); the others reuse their first estimate, so a genotype keeps one value
+    // for the round. The cache is rebuilt from the checkpoint's log on resume, which keeps resumed runs exact.
     std::vector<spaces::Genotype> fresh;
     for (const auto& x : xs)
       if (!estimated.count(x.genes) &&
@@ -396,13 +551,16 @@ SearchResult run_search(const SearchConfig& config, const SearchRunOptions& opti
       objectives.push_back(std::move(e.objectives));
       if (!config.constraints.empty()) constraints.push_back(std::move(e.constraints));
     }
-    algorithm.tell(xs, objectives, constraints);
-    for (const auto& x : xs) state.log.push_back({algorithm.generation(), x, estimated.at(x.genes)});
+    algorithm->tell(xs, objectives, constraints);
+    for (const auto& x : xs)
+      state.log.push_back({state.round, algorithm->generation(), x, estimated.at(x.genes)});
 
-    auto members = archive_front(algorithm);
+    auto members = archive_front(*algorithm);
     HistoryRow row;
-    row.generation = algorithm.generation();
-    row.evaluations = algorithm.evaluations();
+    row.generation = global_generation();
+    row.evaluations = algorithm->evaluations();
+    for (const auto& h : state.history)
+      if (h.generation == state.round * generations_per_round) row.evaluations += h.evaluations;
     row.front_size = members.size();
     ObjectiveMatrix searched;
     for (const auto* m : members)
@@ -411,32 +569,57 @@ SearchResult run_search(const SearchConfig& config, const SearchRunOptions& opti
     row.hv_true = true_hv(members);
     row.seconds = elapsed();
     state.history.push_back(row);
-    write_file_atomic(checkpoint, checkpoint_text(algorithm, state, identity, row.seconds));
+    write_file_atomic(checkpoint, checkpoint_text(*algorithm, state, identity, row.seconds));
 
     std::string status = fmt::format("front={} hv={:.4g}", row.front_size, row.hv_search);
     if (!std::isnan(row.hv_true)) status += fmt::format(" hv_true={:.4g}", row.hv_true);
     if (!std::isnan(result.hv_exact) && result.hv_exact > 0 && !std::isnan(row.hv_true))
       status += fmt::format(" ({:.3f} of exact)", row.hv_true / result.hv_exact);
-    if (progress)
-      progress->update(algorithm.generation() - first_generation,
-                       fmt::format("gen {}/{}  {}", algorithm.generation(), config.nsga2.generations, status));
-    if (options.on_generation && !options.on_generation(algorithm)) stopped = true;
+    if (progress) {
+      std::string where = rounds > 1 ? fmt::format("round {}/{} ", state.round + 1, rounds) : "";
+      progress->update(global_generation() - first_generation,
+                       fmt::format("{}gen {}/{}  {}", where, algorithm->generation(), config.nsga2.generations,
+                                   status));
+    }
+    if (options.on_generation && !options.on_generation(*algorithm)) stopped = true;
   }
   if (progress) progress->finish();
 
-  // The final front.
-  for (const auto* m : archive_front(algorithm)) {
-    FrontMember f;
-    f.genotype = m->genotype;
-    f.arch = space->format(m->genotype);
-    f.objectives = m->objectives;
-    f.violation = m->violation;
-    auto found = estimated.find(m->genotype.genes);
-    NAS_CHECK(found != estimated.end(), "front member {} missing from the evaluation log", f.arch);
-    f.estimates = found->second;
-    result.front.push_back(std::move(f));
-  }
-  {
+  // The final front: the archive of the last round, or (active learning) the true front of the labelled set.
+  if (active) {
+    std::vector<size_t> kept;
+    ObjectiveMatrix points = true_points(labelled, &kept);
+    std::vector<spaces::Genotype> members;
+    for (int i : non_dominated_indices(to_minimized(points, directions)))
+      members.push_back(labelled[kept[static_cast<size_t>(i)]]);
+    auto predicted = evaluator.estimate(members);  // the final model's view of them, for pareto.csv
+    auto values = truth.values(members);
+    for (size_t i = 0; i < members.size(); ++i) {
+      FrontMember f;
+      f.genotype = members[i];
+      f.arch = space->format(members[i]);
+      std::vector<Estimate> exact;
+      for (double v : values[i]) exact.push_back({v, v, v});
+      f.objectives = evaluator.to_evaluation(exact).objectives;
+      f.estimates = predicted[i];
+      f.truth = values[i];
+      result.front.push_back(std::move(f));
+    }
+    result.labelled_front = true;
+    result.queried = static_cast<int64_t>(state.queried.size());
+    result.predictor.labelled = static_cast<int64_t>(labelled.size());
+  } else {
+    for (const auto* m : archive_front(*algorithm)) {
+      FrontMember f;
+      f.genotype = m->genotype;
+      f.arch = space->format(m->genotype);
+      f.objectives = m->objectives;
+      f.violation = m->violation;
+      auto found = estimated.find(m->genotype.genes);
+      NAS_CHECK(found != estimated.end(), "front member {} missing from the evaluation log", f.arch);
+      f.estimates = found->second;
+      result.front.push_back(std::move(f));
+    }
     std::vector<spaces::Genotype> xs;
     for (const auto& f : result.front) xs.push_back(f.genotype);
     auto values = truth.any() ? truth.values(xs)
@@ -449,11 +632,16 @@ SearchResult run_search(const SearchConfig& config, const SearchRunOptions& opti
   });
   for (const auto& e : state.log) result.evaluated.push_back(evaluator.to_evaluation(e.estimates).objectives);
   result.history = state.history;
-  result.generations_done = algorithm.generation();
-  result.evaluations = algorithm.evaluations();
-  result.finished = algorithm.done();
+  result.generations_done = global_generation();
+  result.evaluations = static_cast<int64_t>(state.log.size());
+  result.finished = algorithm->done() && state.round + 1 >= rounds;
   result.seconds = elapsed();
-  if (!state.history.empty()) {
+  if (active) {
+    ObjectiveMatrix pts;
+    for (const auto& f : result.front)
+      pts.push_back(std::vector<double>(f.truth.begin(), f.truth.begin() + static_cast<long>(config.objectives.size())));
+    result.hv_true = result.hv_search = hv(pts, result.reference, directions);
+  } else if (!state.history.empty()) {
     result.hv_search = state.history.back().hv_search;
     result.hv_true = state.history.back().hv_true;
   } else {

@@ -16,6 +16,14 @@ namespace nas::search {
 struct PredictorSource {
   std::unique_ptr<MetricSource> source;
   PredictorInfo info;
+  // Active learning (evaluator.rounds > 1; may be empty otherwise). refit: fine-tunes the predictor on
+  // labelled architectures, values[i][j] = true value of metrics[j] for xs[i] (metrics it does not
+  // predict are ignored). save / load: write the current predictor to a directory (atomically) / replace it
+  // by one saved there, so that a resumed run continues with the model of its round.
+  std::function<void(const std::vector<spaces::Genotype>& xs, const std::vector<std::vector<double>>& values,
+                     const std::vector<std::string>& metrics)>
+      refit;
+  std::function<void(const std::string& dir)> save, load;
 };
 
 // Builds the predictor for `evaluator.type == "rlm"` (loading or training the RLM; see
@@ -48,7 +56,12 @@ struct SearchRunOptions {
 //      OUTPUT/checkpoint.json (algorithm state, every evaluation with its p10 / median / p90, the history) is
 //      written atomically, so a killed run resumed with options.resume loses no completed generation and ends
 //      exactly as an uninterrupted run with the same config would.
-//   4. The results folder (write_results()).
+//   4. Active learning (config.evaluator.rounds > 1, see SearchEvaluatorConfig): after each round but the
+//      last, the round's best unlabelled predictions are labelled from the table, the predictor is refit
+//      (PredictorSource::refit) and saved to OUTPUT/rlm_round_N, and a fresh NSGA-II (seed + round) starts;
+//      labelled architectures are evaluated by their true values. The final front is the true Pareto front
+//      of all labelled architectures; history rows number generations across rounds.
+//   5. The results folder (write_results()).
 // The result depends on the config (seed included), not on the number of threads (TBB builds and
 // look-ups keep input order; candidate generation is seeded per offspring).
 // Threads are not limited here: callers set tbb::global_control (and the predictor its own).

@@ -139,5 +139,67 @@ TEST_F(RlmSearchTest, SourceDecodesTheTrainedTargetOrderAndIsDeterministic) {
   EXPECT_THROW(p.source->estimate(xs, {"lat_ms_eyeriss"}), ConfigError);
 }
 
+TEST_F(RlmSearchTest, ActiveLearningLabelsTheBudgetAndResumesExactly) {
+  SearchConfig c = config("active");
+  c.evaluator.checkpoint = (dir_ / "checkpoint_active").string();
+  c.evaluator.budget = 16;
+  c.evaluator.rounds = 3;
+  c.evaluator.initial = 8;
+  c.evaluator.refit_steps = 3;
+  SearchResult full = run_search(c, options());
+  EXPECT_EQ(full.rounds, 3);
+  EXPECT_EQ(full.queried, 8);  // (16 - 8) / 2 per round after the first two rounds
+  EXPECT_EQ(full.predictor.labelled, 16);
+  EXPECT_EQ(full.generations_done, 6);
+  EXPECT_EQ(full.history.size(), 6u);
+  EXPECT_EQ(full.history.back().evaluations, full.evaluations);
+  EXPECT_TRUE(full.finished);
+  EXPECT_TRUE(full.labelled_front);
+  EXPECT_TRUE(fs::exists(dir_ / "active" / "rlm_round_1" / "model.pt"));
+  EXPECT_TRUE(fs::exists(dir_ / "active" / "rlm_round_2" / "model.pt"));
+
+  // The front is the true Pareto front of the labelled architectures: non-dominated among themselves,
+  // searched values = true values, and nothing labelled dominates a member.
+  auto space = spaces::make_space("nb201");
+  TableSource table(*space, data_path("nb201.csv"));
+  ASSERT_FALSE(full.front.empty());
+  for (const auto& f : full.front) {
+    EXPECT_DOUBLE_EQ(f.objectives[0], table.value(f.genotype, "acc_cifar10"));
+    EXPECT_DOUBLE_EQ(f.objectives[1], table.value(f.genotype, "lat_ms_pixel3"));
+    EXPECT_DOUBLE_EQ(f.truth[0], f.objectives[0]);
+  }
+  for (const auto& a : full.front)
+    for (const auto& b : full.front)
+      EXPECT_FALSE(a.objectives[0] >= b.objectives[0] && a.objectives[1] <= b.objectives[1] &&
+                   (a.objectives[0] > b.objectives[0] || a.objectives[1] < b.objectives[1]));
+  EXPECT_NEAR(full.hv_true, full.hv_search, 1e-12);
+  EXPECT_NE(read_file((dir_ / "active" / "summary.md").string()).find("true front of the 16 labelled"),
+            std::string::npos);
+
+  // Killed in round 2 (after its first generation), resumed: same front and history as uninterrupted.
+  SearchConfig k = c;
+  k.output = (dir_ / "killed").string();
+  SearchRunOptions stop = options();
+  int calls = 0;
+  stop.on_generation = [&](const Nsga2&) { return ++calls < 3; };
+  run_search(k, stop);
+  SearchRunOptions resume = options();
+  resume.resume = true;
+  SearchResult resumed = run_search(k, resume);
+  EXPECT_TRUE(resumed.resumed);
+  EXPECT_EQ(resumed.generations_done, 6);
+  ASSERT_EQ(resumed.front.size(), full.front.size());
+  for (size_t i = 0; i < full.front.size(); ++i) EXPECT_EQ(resumed.front[i].arch, full.front[i].arch);
+  EXPECT_EQ(read_file((dir_ / "killed" / "pareto.csv").string()), read_file((dir_ / "active" / "pareto.csv").string()));
+
+  // Config errors name the key.
+  EXPECT_THROW(parse_search_config(R"(
+objectives: [{name: acc_cifar10, direction: max}]
+evaluator: {type: rlm, checkpoint: x, budget: 10, rounds: 3, initial: 10}
+)",
+                                   "bad.yaml"),
+               ConfigError);
+}
+
 }  // namespace
 }  // namespace nas::search
