@@ -10,10 +10,14 @@
 #include "apps/commands.h"
 #include "core/error.h"
 #include "core/io.h"
+#include "core/rng.h"
 #include "onnx_text/serializer.h"
+#include "predictor/adapt.h"
 #include "predictor/arch_text.h"
+#include "predictor/metrics.h"
 #include "predictor/pipeline.h"
 #include "predictor/rlm.h"
+#include "spaces/arch_columns.h"
 #include "spaces/search_space.h"
 
 namespace nas::apps {
@@ -111,7 +115,7 @@ void add_predict(CLI::App& app) {
       }
       inputs = predictor::architecture_texts(*space, gs, dataset);
     }
-    auto predictions = rlm.predict(inputs, targets, decode);
+    auto predictions = predictor::predict_in_training_order(rlm, inputs, targets, decode);
     if (o->json) {
       nlohmann::json out = nlohmann::json::array();
       for (size_t i = 0; i < predictions.size(); ++i) {
@@ -168,12 +172,88 @@ void add_eval(CLI::App& app) {
   });
 }
 
+void add_adapt(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "adapt", "Few-shot adaptation: add a new target (e.g. your device's latency) to a trained RLM");
+  struct Opts {
+    std::string checkpoint, target, data, output, arch_column, device;
+    int64_t shots = 20, steps = -1, replay = -1;
+    uint64_t seed = 0;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("--checkpoint", o->checkpoint, "the trained RLM's checkpoint directory")->required();
+  cmd->add_option("--target", o->target, "the new target, a column of --data, e.g. lat_ms_mybox")->required();
+  cmd->add_option("--data", o->data, "CSV of measured architectures, e.g. from `nas measure`")->required();
+  cmd->add_option("--shots", o->shots, "measured architectures to adapt on (seeded draw; the rest are scored)");
+  cmd->add_option("--arch-column", o->arch_column,
+                  "architecture column or template of --data (default: the space's benchmark column)");
+  cmd->add_option("--steps", o->steps, "fine-tuning steps (default 150)");
+  cmd->add_option("--replay", o->replay, "generated architectures that keep the old targets (default 256)");
+  cmd->add_option("--seed", o->seed, "seed of the shot draw and the replay set");
+  cmd->add_option("--device", o->device, "cpu or cuda[:N]");
+  cmd->add_option("-o,--output", o->output, "checkpoint directory of the adapted model")->required();
+  cmd->callback([o] {
+    auto rlm = predictor::Rlm::load(o->checkpoint, o->device);
+    const std::string space_name = rlm.config().space;
+    auto space = spaces::make_space(space_name);
+    const std::string arch_column =
+        o->arch_column.empty() ? spaces::default_arch_column(space_name) : o->arch_column;
+    auto table = predictor::load_measured_table(o->data, arch_column, o->target, *space);
+    if (o->shots < 1 || static_cast<size_t>(o->shots) > table.archs.size())
+      throw ConfigError(fmt::format("--shots: must be in [1, {}] (rows of {}), got {}", table.archs.size(), o->data,
+                                    o->shots));
+    std::vector<size_t> order(table.archs.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    Rng rng(derive_seed(o->seed, 0x53484f54));
+    rng.shuffle(order);
+    std::vector<spaces::Genotype> shots, rest;
+    std::vector<double> shot_y, rest_y;
+    for (size_t i = 0; i < order.size(); ++i) {
+      bool shot = i < static_cast<size_t>(o->shots);
+      (shot ? shots : rest).push_back(table.archs[order[i]]);
+      (shot ? shot_y : rest_y).push_back(table.values[order[i]]);
+    }
+    predictor::AdaptOptions options;
+    options.target = o->target;
+    options.seed = o->seed;
+    if (o->steps >= 0) options.steps = o->steps;
+    if (o->replay >= 0) options.replay = o->replay;
+    auto report = predictor::adapt_rlm(rlm, *space, shots, shot_y, options);
+    rlm.save(o->output);
+    std::string md = fmt::format("# Adapted {} to {}\n\n- data: `{}` ({} rows), {} shots (seed {}), {} steps\n",
+                                 o->checkpoint, o->target, o->data, table.archs.size(), shots.size(), o->seed,
+                                 options.steps);
+    if (!report.init_from.empty())
+      md += fmt::format("- warm start from `{}` (Spearman rho {:.3f} with the measurements on the shots)\n",
+                        report.init_from, report.init_rho);
+    if (!rest.empty()) {
+      auto texts = predictor::architecture_texts(*space, rest, rlm.config().dataset);
+      auto pred = predictor::predict_in_training_order(rlm, texts, {o->target}, rlm.config().decode);
+      std::vector<double> p, flops;
+      for (size_t i = 0; i < rest.size(); ++i) {
+        p.push_back(pred[i].median[0]);
+        flops.push_back(texts[i].computed.at(1));
+      }
+      auto m = predictor::rank_metrics(p, rest_y);
+      md += fmt::format(
+          "- on the other {} measured architectures: Spearman rho {:.4f}, Kendall tau {:.4f} (FLOPs proxy: rho "
+          "{:.4f})\n",
+          m.n, m.spearman_rho, m.kendall_tau, predictor::spearman_rho(flops, rest_y));
+    }
+    md += fmt::format("- saved `{}`; the new target works in `nas predict`, `nas eval` and as a search objective\n",
+                      o->output);
+    write_file_atomic(o->output + "/adapt.md", md);
+    std::cout << md;
+  });
+}
+
 }  // namespace
 
 void add_predictor_commands(CLI::App& app) {
   add_train(app);
   add_predict(app);
   add_eval(app);
+  add_adapt(app);
 }
 
 }  // namespace nas::apps

@@ -233,6 +233,9 @@ std::string data_dir() {
   return NAS_DEFAULT_DATA_DIR;
 }
 
-std::string data_path(const std::string& file) { return data_dir() + "/" + file; }
+std::string data_path(const std::string& file) {
+  if (!file.empty() && file.front() == '/') return file;  // an absolute path names the file itself
+  return data_dir() + "/" + file;
+}
 
 }  // namespace nas

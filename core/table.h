@@ -72,7 +72,7 @@ class Table {
 // Directory holding the benchmark tables: $NAS_DATA_DIR if set, else the repo's data/ as configured
 // at build time.
 std::string data_dir();
-// data_dir() + "/" + file.
+// data_dir() + "/" + file, or `file` itself when it is an absolute path (a user's own table).
 std::string data_path(const std::string& file);
 
 }  // namespace nas

@@ -1,6 +1,7 @@
 #include "predictor/config.h"
 
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -155,11 +156,15 @@ void validate_task(const RlmConfig& c, const std::string& source, const std::str
     require(std::find(known.begin(), known.end(), name) != known.end(), source, prefix + "data.context",
             fmt::format("'{}' is not a computed target (known: {})", name, fmt::join(known, ", ")));
   }
-  require(static_cast<int64_t>(c.pretrain.targets.size() + c.finetune.targets.size() + c.data.context.size()) <=
-              c.max_targets,
-          source, prefix.empty() ? "max_targets" : prefix + "data.targets",
-          prefix.empty() ? "smaller than the number of pretraining + fine-tuning targets"
-                         : "more pretraining + fine-tuning targets than max_targets");
+  // Target slots: one per distinct name (context targets are pretraining targets too).
+  std::set<std::string> slots(c.pretrain.targets.begin(), c.pretrain.targets.end());
+  slots.insert(c.finetune.targets.begin(), c.finetune.targets.end());
+  slots.insert(c.data.context.begin(), c.data.context.end());
+  require(static_cast<int64_t>(slots.size()) <= c.max_targets, source,
+          prefix.empty() ? "max_targets" : prefix + "data.targets",
+          fmt::format("{} distinct pretraining, context and fine-tuning targets need more than max_targets = {} "
+                      "slots",
+                      slots.size(), c.max_targets));
 }
 
 YAML::Node load_yaml(const std::string& yaml, const std::string& source) {

@@ -197,7 +197,7 @@ EvalResult evaluate(const Rlm& rlm, const RlmConfig& config, const spaces::Searc
   EvalResult result;
   auto texts = architecture_texts(space, split.test, config.dataset);
   auto t0 = std::chrono::steady_clock::now();
-  auto predictions = rlm.predict(texts, config.data.targets, config.decode);
+  auto predictions = predict_in_training_order(rlm, texts, config.data.targets, config.decode);
   result.predict_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   result.archs_per_second = static_cast<double>(texts.size()) / std::max(1e-9, result.predict_seconds);
   std::vector<std::vector<double>> mlp_pred;

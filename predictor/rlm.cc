@@ -18,6 +18,7 @@
 #include <fstream>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -75,6 +76,34 @@ class BatchSampler {
 };
 
 }  // namespace
+
+std::vector<Prediction> predict_in_training_order(const Rlm& rlm, const std::vector<ArchText>& inputs,
+                                                  const std::vector<std::string>& targets,
+                                                  const DecodeOptions& options) {
+  const auto& order = rlm.config().data.targets;
+  size_t prefix = 0;
+  for (const auto& t : targets) {
+    auto it = std::find(order.begin(), order.end(), t);
+    if (it != order.end()) prefix = std::max(prefix, static_cast<size_t>(it - order.begin()) + 1);
+  }
+  std::vector<std::string> decoded(order.begin(), order.begin() + static_cast<long>(prefix));
+  for (const auto& t : targets)
+    if (std::find(decoded.begin(), decoded.end(), t) == decoded.end()) decoded.push_back(t);
+  std::vector<size_t> column;
+  for (const auto& t : targets)
+    column.push_back(static_cast<size_t>(std::find(decoded.begin(), decoded.end(), t) - decoded.begin()));
+  if (decoded == targets) return rlm.predict(inputs, targets, options);
+  auto all = rlm.predict(inputs, decoded, options);
+  std::vector<Prediction> out(all.size());
+  for (size_t i = 0; i < all.size(); ++i)
+    for (size_t c : column) {
+      out[i].median.push_back(all[i].median[c]);
+      out[i].mean.push_back(all[i].mean[c]);
+      out[i].p10.push_back(all[i].p10[c]);
+      out[i].p90.push_back(all[i].p90[c]);
+    }
+  return out;
+}
 
 double quantile(std::vector<double> values, double q) {
   if (values.empty()) return std::numeric_limits<double>::quiet_NaN();
@@ -237,6 +266,37 @@ Rlm::Rlm(const RlmConfig& config, const BpeTokenizer& tokenizer) : Rlm() {
 Rlm::~Rlm() = default;
 Rlm::Rlm(Rlm&&) noexcept = default;
 Rlm& Rlm::operator=(Rlm&&) noexcept = default;
+
+void Rlm::add_target(const std::string& name, const std::string& init_from) {
+  auto& m = *impl_;
+  auto& targets = m.config.data.targets;
+  if (std::find(targets.begin(), targets.end(), name) != targets.end() ||
+      std::find(m.targets.begin(), m.targets.end(), name) != m.targets.end())
+    throw ConfigError(fmt::format("the model already predicts '{}'", name));
+  std::vector<std::string> order = targets, all;
+  order.push_back(name);
+  m.with_context(order, &all);
+  const int64_t block = static_cast<int64_t>(all.size()) - 1;  // place of `name` in the decoded sequence
+  const int64_t width = 1 + m.k();
+  if ((block + 1) * width > m.config.model.max_target_tokens)
+    throw ConfigError(fmt::format("no decoder position left for '{}': {} decoded targets fill the model's {} "
+                                  "positions",
+                                  name, block, m.config.model.max_target_tokens));
+  std::optional<size_t> from;
+  if (!init_from.empty()) from = m.slot_of(init_from, /*create=*/false);
+  size_t slot = m.slot_of(name, /*create=*/true);
+  {
+    torch::NoGradGuard no_grad;
+    auto emb = m.model->tgt_embed->weight;
+    if (from) emb[m.target_token(slot)].copy_(emb[m.target_token(*from)]);
+    if (block > 0) {
+      auto pos = m.model->tgt_pos->weight;
+      pos.narrow(0, block * width, width).copy_(pos.narrow(0, (block - 1) * width, width));
+    }
+  }
+  targets.push_back(name);
+  m.config.finetune.targets = targets;
+}
 
 const RlmConfig& Rlm::config() const { return impl_->config; }
 RlmConfig& Rlm::mutable_config() { return impl_->config; }

@@ -79,6 +79,15 @@ class Rlm {
   double loss(const std::vector<ArchText>& inputs, const std::vector<std::vector<double>>& values,
               const std::vector<std::string>& targets) const;
 
+  // Adds a decoder slot for a new target `name`, decoded after the config's data.targets (few-shot
+  // adaptation to a new device, predictor/adapt.h), and appends it to data.targets and
+  // finetune.targets. Warm start: its target-token embedding is a copy of the known target
+  // `init_from`'s ("" = keep the fresh random row), and the decoder positions of its place in the
+  // decoded sequence (context targets included), never trained before, are a copy of the previous
+  // target's positions. Throws nas::ConfigError if `name` is already known, `init_from` is unknown, or
+  // the model has no free slot (max_targets) or decoder position left.
+  void add_target(const std::string& name, const std::string& init_from);
+
   const RlmConfig& config() const;
   RlmConfig& mutable_config();
   const BpeTokenizer& tokenizer() const;
@@ -92,6 +101,15 @@ class Rlm {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Predicts `targets` (any subset, any order) the way the model was fine-tuned to decode them: the
+// config's data.targets are decoded in that order up to the last one asked for, so that each is
+// conditioned on the targets the model learned to see before it (e.g. an adapted device's latency after
+// the built-in devices'); asked targets outside data.targets follow in the order given. Returns, per
+// input, the asked targets' columns in the order asked. Throws what Rlm::predict throws.
+std::vector<Prediction> predict_in_training_order(const Rlm& rlm, const std::vector<ArchText>& inputs,
+                                                  const std::vector<std::string>& targets,
+                                                  const DecodeOptions& options);
 
 // Quantile q in [0, 1] of `values` with linear interpolation (numpy's default). Empty -> NaN.
 double quantile(std::vector<double> values, double q);

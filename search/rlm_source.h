@@ -129,24 +129,17 @@ inline bool RlmSource::provides(const std::string& metric) const {
 inline std::vector<std::vector<Estimate>> RlmSource::estimate(const std::vector<spaces::Genotype>& xs,
                                                               const std::vector<std::string>& metrics) {
   const auto& targets = rlm_.config().data.targets;
-  std::vector<size_t> positions;
-  size_t last = 0;
-  for (const auto& m : metrics) {
-    auto it = std::find(targets.begin(), targets.end(), m);
-    if (it == targets.end())
+  for (const auto& m : metrics)
+    if (std::find(targets.begin(), targets.end(), m) == targets.end())
       throw ConfigError(fmt::format("{}: the RLM was not fine-tuned on '{}' (targets: {})", checkpoint_, m,
                                     fmt::join(targets, ", ")));
-    positions.push_back(static_cast<size_t>(it - targets.begin()));
-    last = std::max(last, positions.back());
-  }
   std::vector<std::vector<Estimate>> out(xs.size());
   if (xs.empty() || metrics.empty()) return out;
-  std::vector<std::string> decoded(targets.begin(), targets.begin() + static_cast<long>(last) + 1);
   auto texts = predictor::architecture_texts(*space_, xs, rlm_.config().dataset);
-  auto predictions = rlm_.predict(texts, decoded, decode_);
+  auto predictions = predictor::predict_in_training_order(rlm_, texts, metrics, decode_);
   for (size_t i = 0; i < xs.size(); ++i)
-    for (size_t p : positions)
-      out[i].push_back({predictions[i].median[p], predictions[i].p10[p], predictions[i].p90[p]});
+    for (size_t j = 0; j < metrics.size(); ++j)
+      out[i].push_back({predictions[i].median[j], predictions[i].p10[j], predictions[i].p90[j]});
   return out;
 }
 

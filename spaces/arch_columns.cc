@@ -68,4 +68,13 @@ std::string ArchColumns::arch(const Table& table, size_t row) const {
   return out;
 }
 
+std::string default_arch_column(const std::string& space) {
+  if (space == "nb201") return "arch_str";
+  if (space == "nb101") return "{adjacency_7x7}|{ops}";
+  if (space == "fbnet") return "blocks";
+  if (space == "ofa_mbv3") return "ks={kernel_sizes}|e={expand_ratios}|d={depths}|r={resolution}";
+  if (space == "darts") return "compact_genotype";
+  throw ConfigError(fmt::format("no benchmark table column known for space '{}'", space));
+}
+
 }  // namespace nas::spaces

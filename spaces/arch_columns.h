@@ -18,6 +18,10 @@ namespace nas::spaces {
 //   ofa_mbv3.csv          "ks={kernel_sizes}|e={expand_ratios}|d={depths}|r={resolution}"
 //   fbnet.csv             "blocks"
 //   darts_nb301_subset.csv "compact_genotype"
+// The architecture column (or template) of the space's benchmark table in data/ (listed above), e.g.
+// "arch_str" for "nb201". Throws nas::ConfigError for an unknown space name.
+std::string default_arch_column(const std::string& space);
+
 class ArchColumns {
  public:
   // Throws nas::ConfigError naming the spec for an unclosed '{', a '}' without '{', an empty or

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/table.h"
+#include "spaces/registry.h"
 
 namespace nas::spaces {
 namespace {
@@ -52,6 +53,24 @@ TEST(ArchColumnsTest, AMissingColumnNamesTheFileAndColumn) {
     EXPECT_NE(msg.find("small.csv"), std::string::npos) << msg;
     EXPECT_NE(msg.find("no column 'opz'"), std::string::npos) << msg;
   }
+}
+
+TEST(ArchColumnsTest, DefaultColumnsReadEverySpaceTable) {
+  const std::vector<std::pair<std::string, std::string>> tables = {{"nb201", "nb201.csv"},
+                                                                   {"nb101", "nb101_subset.csv"},
+                                                                   {"fbnet", "fbnet.csv"},
+                                                                   {"ofa_mbv3", "ofa_mbv3.csv"},
+                                                                   {"darts", "darts_nb301_subset.csv"}};
+  for (const auto& [name, file] : tables) {
+    ArchColumns arch(default_arch_column(name));
+    Table t = Table::load(data_path(file), arch.text_hints());
+    auto space = make_space(name);
+    for (size_t r = 0; r < 3; ++r) EXPECT_NO_THROW(space->parse(arch.arch(t, r))) << name << " row " << r;
+  }
+  EXPECT_THROW(default_arch_column("resnet"), ConfigError);
+  // An absolute path names a user's own table, not one under data/.
+  EXPECT_EQ(data_path("/tmp/mybox.csv"), "/tmp/mybox.csv");
+  EXPECT_EQ(data_path("nb201.csv"), data_dir() + "/nb201.csv");
 }
 
 }  // namespace

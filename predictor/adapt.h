@@ -1,0 +1,66 @@
+#pragma once
+
+// Few-shot adaptation of a trained RLM to a new target, typically the latency of a device a user
+// measured (`nas measure`, then `nas adapt`). The new target becomes one more decoded target after the
+// model's existing ones, so it is conditioned on them (the model's predicted latencies on the devices it
+// knows play the role of HELP's hardware embedding: Lee et al., "HELP: Hardware-Adaptive Efficient
+// Latency Prediction for NAS via Meta-Learning", NeurIPS 2021). Torch-free header.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "predictor/rlm.h"
+#include "spaces/search_space.h"
+
+namespace nas::predictor {
+
+// Settings of adapt_rlm(). Defaults were chosen on NB201 leave-one-device-out
+// (experiments/lodo_nb201_benchmark.cc).
+struct AdaptOptions {
+  std::string target;       // the new target's name, e.g. "lat_ms_mybox"
+  int64_t steps = 150;      // fine-tuning steps
+  int64_t batch_size = 16;
+  double lr = 5e-4;
+  int64_t warmup_steps = 15;
+  // Generated architectures (sampled from the space, seeded, distinct from the shots) whose existing
+  // targets are distilled from the model's own predictions, so that the old targets keep their quality.
+  int64_t replay = 256;
+  // Warm start the new target from the existing target whose predictions on the shots rank them most
+  // like the measurements (Spearman rho); false = a fresh target embedding.
+  bool init_from_nearest = true;
+  uint64_t seed = 0;
+};
+
+// What adapt_rlm() did.
+struct AdaptReport {
+  std::string init_from;   // the existing target the new one started from ("" = none)
+  double init_rho = 0.0;   // Spearman rho of init_from's predictions with the measurements on the shots
+  TrainReport train;
+};
+
+// Adds options.target to `rlm` (Rlm::add_target) and fine-tunes on the shots: `shots[i]` measured
+// `values[i]` (in the target's unit, e.g. ms). Every training row carries the model's own median
+// predictions (before adaptation, config decode settings) of its existing targets, so the new target
+// learns to follow from what the model will decode before it; the shots are repeated so that they make
+// up about half of the rows, the rest being `replay` generated architectures with the new target
+// missing. Progress on stderr. Throws nas::ConfigError for an empty or mismatched shot set, a
+// non-finite value, a target the model already predicts, or no free target slot.
+AdaptReport adapt_rlm(Rlm& rlm, const spaces::SearchSpace& space, const std::vector<spaces::Genotype>& shots,
+                      const std::vector<double>& values, const AdaptOptions& options);
+
+// Architectures and one target column of a table a user supplies (e.g. the output of `nas measure`):
+// rows in file order.
+struct MeasuredTable {
+  std::vector<spaces::Genotype> archs;
+  std::vector<double> values;
+};
+
+// Reads `path` (CSV with a header; any path, not only under data/): the architecture from `arch_column`
+// (a column or template, spaces/arch_columns.h) and the number in column `target`. Throws
+// nas::DataError naming file:line and the column for a missing column, an architecture that does not
+// parse or a non-numeric or non-finite value; nas::ConfigError for a malformed arch_column.
+MeasuredTable load_measured_table(const std::string& path, const std::string& arch_column,
+                                  const std::string& target, const spaces::SearchSpace& space);
+
+}  // namespace nas::predictor
