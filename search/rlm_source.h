@@ -185,7 +185,12 @@ inline PredictorSource make_rlm_predictor(const SearchConfig& config, const spac
           ev.rounds > 1 ? "initial set" : "budget", ev.first_training_size(), ev.rounds > 1 ? "initial" : "budget"));
     out.info.trained = false;
     out.info.labelled = c.data.train_size;
-    out.info.labelled_set = predictor::load_split(c, space).train;
+    // Re-draw the labelled cells (the split only depends on the table's rows and the split seed); the
+    // targets are left out, so that a target added later by `nas adapt` (not a column of the table) is no
+    // obstacle.
+    predictor::RlmConfig draw = c;
+    draw.data.targets.clear();
+    out.info.labelled_set = predictor::load_split(draw, space).train;
     fmt::print(stderr, "search: using the RLM checkpoint {} ({} labelled architectures)\n", ev.checkpoint,
                c.data.train_size);
   } else {

@@ -498,7 +498,7 @@ SearchResult run_search(const SearchConfig& config, const SearchRunOptions& opti
   // Counts this session's generations, so that the rate and ETA stay right after a resume.
   const int total_generations = rounds * generations_per_round;
   auto global_generation = [&] { return state.round * generations_per_round + algorithm->generation(); };
-  const int first_generation = global_generation();
+  int first_generation = global_generation();  // where the current progress line started
   std::optional<Progress> progress;
   if (options.progress)
     progress.emplace("search", std::max(0, total_generations - first_generation), "gen");
@@ -518,17 +518,24 @@ SearchResult run_search(const SearchConfig& config, const SearchRunOptions& opti
       }
       if (progress) progress->finish();
       auto values = truth.values(labelled);
-      if (options.progress)
-        fmt::print(stderr, "search: round {}/{} done; labelled {} of its predictions (now {}); refitting\n",
-                   state.round + 1, rounds, queries.size(), labelled.size());
+      if (options.progress) {
+        double labelled_hv = hv(true_points(labelled), result.reference, directions);
+        std::string ratio = !std::isnan(result.hv_exact) && result.hv_exact > 0
+                                ? fmt::format(" ({:.3f} of exact)", labelled_hv / result.hv_exact)
+                                : "";
+        fmt::print(stderr,
+                   "search: round {}/{} done; labelled {} of its predictions (now {}; their true front: hv={:.4g}{}); "
+                   "refitting\n",
+                   state.round + 1, rounds, queries.size(), labelled.size(), labelled_hv, ratio);
+      }
       predictor.refit(labelled, values, result.metrics);
       predictor.save(round_model(state.round + 1));
       ++state.round;
       algorithm_for(state.round);
       start_round_cache();
       write_file_atomic(checkpoint, checkpoint_text(*algorithm, state, identity, elapsed()));
-      if (options.progress)
-        progress.emplace("search", std::max(0, total_generations - global_generation()), "gen");
+      first_generation = global_generation();
+      if (options.progress) progress.emplace("search", std::max(0, total_generations - first_generation), "gen");
       continue;
     }
     std::vector<spaces::Genotype> xs = algorithm->ask();
