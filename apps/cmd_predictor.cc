@@ -178,6 +178,8 @@ void add_adapt(CLI::App& app) {
   struct Opts {
     std::string checkpoint, target, data, output, arch_column, device;
     int64_t shots = 20, steps = -1, replay = -1;
+    double lr = -1;
+    bool no_pseudo = false;
     uint64_t seed = 0;
   };
   auto o = std::make_shared<Opts>();
@@ -187,8 +189,10 @@ void add_adapt(CLI::App& app) {
   cmd->add_option("--shots", o->shots, "measured architectures to adapt on (seeded draw; the rest are scored)");
   cmd->add_option("--arch-column", o->arch_column,
                   "architecture column or template of --data (default: the space's benchmark column)");
-  cmd->add_option("--steps", o->steps, "fine-tuning steps (default 150)");
-  cmd->add_option("--replay", o->replay, "generated architectures that keep the old targets (default 256)");
+  cmd->add_option("--steps", o->steps, "fine-tuning steps (default 600)");
+  cmd->add_option("--lr", o->lr, "learning rate (default 1e-3)");
+  cmd->add_option("--replay", o->replay, "generated architectures that keep the old targets (default 512)");
+  cmd->add_flag("--no-pseudo", o->no_pseudo, "no ridge pseudo-labels for the replay architectures");
   cmd->add_option("--seed", o->seed, "seed of the shot draw and the replay set");
   cmd->add_option("--device", o->device, "cpu or cuda[:N]");
   cmd->add_option("-o,--output", o->output, "checkpoint directory of the adapted model")->required();
@@ -216,7 +220,9 @@ void add_adapt(CLI::App& app) {
     predictor::AdaptOptions options;
     options.target = o->target;
     options.seed = o->seed;
+    if (o->no_pseudo) options.pseudo_labels = false;
     if (o->steps >= 0) options.steps = o->steps;
+    if (o->lr > 0) options.lr = o->lr;
     if (o->replay >= 0) options.replay = o->replay;
     auto report = predictor::adapt_rlm(rlm, *space, shots, shot_y, options);
     rlm.save(o->output);

@@ -8,7 +8,8 @@
 // NeurIPS 2021, Table 2; reported elsewhere, different split).
 //
 // Usage: lodo_nb201_benchmark [CONFIG=configs/rlm_nb201_lodo.yaml] [--devices a,b,..] [--shots 10,20,50]
-//          [--test N=1000] [--seed S=0] [--steps N] [--out PREFIX=results/lodo_nb201]
+//          [--test N=1000] [--seed S=0] [--steps N] [--lr X] [--no-pseudo] [--out PREFIX=results/lodo_nb201]
+// --no-pseudo: adapt without the ridge pseudo-labels of the replay architectures (AdaptOptions).
 // The source model is loaded from the config's `output` when present, else trained and saved there.
 // Writes PREFIX.csv and PREFIX.md.
 
@@ -60,6 +61,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> devices = {"raspi4", "fpga", "pixel2", "silver_4210r", "titanxp_1"};
     std::vector<int64_t> shots = {10, 20, 50};
     int64_t test_n = 1000, steps = -1;
+    double lr = -1;
+    bool no_pseudo = false;
     uint64_t seed = 0;
     for (int i = 1; i < argc; ++i) {
       auto next = [&](const char* flag) -> std::string {
@@ -77,6 +80,10 @@ int main(int argc, char** argv) {
         seed = std::stoull(next("--seed"));
       } else if (!std::strcmp(argv[i], "--steps")) {
         steps = std::stoll(next("--steps"));
+      } else if (!std::strcmp(argv[i], "--lr")) {
+        lr = std::stod(next("--lr"));
+      } else if (!std::strcmp(argv[i], "--no-pseudo")) {
+        no_pseudo = true;
       } else if (!std::strcmp(argv[i], "--out")) {
         out = next("--out");
       } else if (argv[i][0] == '-') {
@@ -160,7 +167,9 @@ int main(int argc, char** argv) {
         predictor::AdaptOptions options;
         options.target = target;
         options.seed = seed;
+        if (no_pseudo) options.pseudo_labels = false;
         if (steps >= 0) options.steps = steps;
+        if (lr > 0) options.lr = lr;
         fmt::print(stderr, "lodo: {} with {} shots\n", d, k);
         auto report = predictor::adapt_rlm(rlm, *space, pool, values, options);
         std::vector<std::string> all = source_targets;
@@ -176,8 +185,10 @@ int main(int argc, char** argv) {
                report.init_rho,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
                report.init_from};
-        fmt::print(stderr, "lodo: {} k={}: rho {:.4f} (FLOPs {:.4f}; warm start {} {:.3f}; source devices {:.4f})\n",
-                   d, k, c.rho, c.flops_rho, c.init_from, c.init_rho, c.old_rho);
+        fmt::print(stderr,
+                   "lodo: {} k={}: rho {:.4f} (FLOPs {:.4f}; warm start {} {:.3f}; ridge fit on shots {:.3f}; "
+                   "source devices {:.4f})\n",
+                   d, k, c.rho, c.flops_rho, c.init_from, c.init_rho, report.ridge_fit_rho, c.old_rho);
         cells.push_back(c);
         // Partial results survive an interruption.
         std::string csv = "device,k,spearman_rho,flops_rho,source_rho_after,source_rho_before,init_from,init_rho,seconds\n";

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include <Eigen/Dense>
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -34,10 +35,11 @@ AdaptReport adapt_rlm(Rlm& rlm, const spaces::SearchSpace& space, const std::vec
   std::set<std::string> taken;
   for (const auto& g : shots) taken.insert(space.canonical(g));
   std::vector<spaces::Genotype> replay;
+  const int64_t replay_size = options.replay;
   Rng rng(derive_seed(options.seed, 0x41444150));
   const uint64_t limit = space.size() ? *space.size() - taken.size() : UINT64_MAX;
-  for (int64_t tries = 0; static_cast<int64_t>(replay.size()) < options.replay &&
-                          static_cast<uint64_t>(replay.size()) < limit && tries < 100 * options.replay;
+  for (int64_t tries = 0; static_cast<int64_t>(replay.size()) < replay_size &&
+                          static_cast<uint64_t>(replay.size()) < limit && tries < 100 * replay_size;
        ++tries) {
     spaces::Genotype g = space.sample(rng);
     if (taken.insert(space.canonical(g)).second) replay.push_back(std::move(g));
@@ -79,10 +81,51 @@ AdaptReport adapt_rlm(Rlm& rlm, const spaces::SearchSpace& space, const std::vec
       row.push_back(values[i]);
       rows.push_back(std::move(row));
     }
+  std::vector<double> pseudo(replay.size(), std::nan(""));
+  if (options.pseudo_labels && !replay.empty() && shots.size() >= 3) {
+    // Features: log of the predicted existing targets and of the graph's params / FLOPs, standardised
+    // over the replay set; ridge regression of log(value) on the shots (Eigen, LDLT).
+    auto features = [&](const Prediction& p, const ArchText& t) {
+      std::vector<double> f;
+      for (double v : p.median) f.push_back(std::log(std::max(std::abs(v), 1e-6)));
+      for (size_t c = 0; c < 2 && c < t.computed.size(); ++c) f.push_back(std::log(std::max(t.computed[c], 1e-6)));
+      return f;
+    };
+    const size_t d = features(replay_pred[0], replay_texts[0]).size();
+    Eigen::MatrixXd pool(static_cast<Eigen::Index>(replay.size()), static_cast<Eigen::Index>(d));
+    for (size_t i = 0; i < replay.size(); ++i) {
+      auto f = features(replay_pred[i], replay_texts[i]);
+      for (size_t j = 0; j < d; ++j) pool(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = f[j];
+    }
+    Eigen::RowVectorXd mu = pool.colwise().mean();
+    Eigen::RowVectorXd sd = ((pool.rowwise() - mu).array().square().colwise().mean()).sqrt().max(1e-9);
+    auto standardise = [&](const Eigen::MatrixXd& m) {
+      return Eigen::MatrixXd((m.rowwise() - mu).array().rowwise() / sd.array());
+    };
+    Eigen::MatrixXd x(static_cast<Eigen::Index>(shots.size()), static_cast<Eigen::Index>(d));
+    Eigen::VectorXd y(static_cast<Eigen::Index>(shots.size()));
+    for (size_t i = 0; i < shots.size(); ++i) {
+      auto f = features(shot_pred[i], shot_texts[i]);
+      for (size_t j = 0; j < d; ++j) x(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = f[j];
+      y(static_cast<Eigen::Index>(i)) = std::log(std::max(values[i], 1e-9));
+    }
+    x = standardise(x);
+    Eigen::RowVectorXd x_mean = x.colwise().mean();
+    const double y_mean = y.mean();
+    Eigen::MatrixXd xc = x.rowwise() - x_mean;
+    Eigen::MatrixXd a = xc.transpose() * xc;
+    a.diagonal().array() += options.ridge;
+    Eigen::VectorXd w = a.ldlt().solve(xc.transpose() * (y.array() - y_mean).matrix());
+    Eigen::VectorXd fit = (xc * w).array() + y_mean;
+    std::vector<double> fitted(fit.data(), fit.data() + fit.size());
+    report.ridge_fit_rho = spearman_rho(fitted, values);
+    Eigen::VectorXd guess = ((standardise(pool).rowwise() - x_mean) * w).array() + y_mean;
+    for (size_t i = 0; i < replay.size(); ++i) pseudo[i] = std::exp(guess(static_cast<Eigen::Index>(i)));
+  }
   for (size_t i = 0; i < replay.size(); ++i) {
     inputs.push_back(replay_texts[i]);
     std::vector<double> row = replay_pred[i].median;
-    row.push_back(std::nan(""));
+    row.push_back(pseudo[i]);
     rows.push_back(std::move(row));
   }
   std::vector<std::string> targets = old;

@@ -289,9 +289,13 @@ void Rlm::add_target(const std::string& name, const std::string& init_from) {
     torch::NoGradGuard no_grad;
     auto emb = m.model->tgt_embed->weight;
     if (from) emb[m.target_token(slot)].copy_(emb[m.target_token(*from)]);
-    if (block > 0) {
+    // The source block of positions: init_from's place in the decoded sequence (a target always sits at
+    // the same place, so the positions carry part of its identity), else the previous target's.
+    int64_t source_block = block - 1;
+    if (from) source_block = std::find(all.begin(), all.end(), init_from) - all.begin();
+    if (source_block >= 0) {
       auto pos = m.model->tgt_pos->weight;
-      pos.narrow(0, block * width, width).copy_(pos.narrow(0, (block - 1) * width, width));
+      pos.narrow(0, block * width, width).copy_(pos.narrow(0, source_block * width, width));
     }
   }
   targets.push_back(name);

@@ -83,8 +83,9 @@ class Rlm {
   // adaptation to a new device, predictor/adapt.h), and appends it to data.targets and
   // finetune.targets. Warm start: its target-token embedding is a copy of the known target
   // `init_from`'s ("" = keep the fresh random row), and the decoder positions of its place in the
-  // decoded sequence (context targets included), never trained before, are a copy of the previous
-  // target's positions. Throws nas::ConfigError if `name` is already known, `init_from` is unknown, or
+  // decoded sequence (context targets included), never trained before, are a copy of init_from's
+  // positions (a target always sits at the same place, so its positions carry part of its identity), or
+  // of the previous target's without init_from. Throws nas::ConfigError if `name` is already known, `init_from` is unknown, or
   // the model has no free slot (max_targets) or decoder position left.
   void add_target(const std::string& name, const std::string& init_from);
 
