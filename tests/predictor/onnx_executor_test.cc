@@ -19,6 +19,7 @@
 #include "core/rng.h"
 #include "predictor/measure.h"
 #include "predictor/pipeline.h"
+#include "spaces/arch_columns.h"
 #include "spaces/onnx_builder.h"
 #include "spaces/search_space.h"
 
@@ -233,16 +234,17 @@ TEST(OnnxExecutorTest, MobileAndDartsOpsEqualLibTorch) {
   auto out = exec2.run(&in);
 
   auto w = [&](const std::string& name) { return initializer(model, name); };
+  const std::vector<int64_t> no_pad{0, 0};  // not {0, 0}: that also reads as conv2d's string_view padding
   torch::Tensor g = at::conv2d(x, w("w_group"), {}, {1, 1}, {1, 1}, {1, 1}, 2);
   torch::Tensor t = at::index_select(g, 1, w("perm"));
   // SAME_LOWER, 10 -> 5 with kernel 3, stride 2: one pixel of padding before (top, left), none after.
   torch::Tensor hs = at::hardswish(
-      at::conv2d(at::constant_pad_nd(t, {1, 0, 1, 0}), w("w_dw"), {}, {2, 2}, {0, 0}, {1, 1}, 8));
+      at::conv2d(at::constant_pad_nd(t, {1, 0, 1, 0}), w("w_dw"), {}, {2, 2}, no_pad, {1, 1}, 8));
   torch::Tensor gate = at::clamp(0.2 * (0.5 * at::mm(hs.mean({2, 3}), w("w_fc").t())) + 0.5, 0.0, 1.0);
   torch::Tensor scaled = hs * gate.reshape({2, 8, 1, 1});
   // pads [top=2, left=1, bottom=2, right=3]
   torch::Tensor dil =
-      at::conv2d(at::constant_pad_nd(scaled, {1, 3, 2, 2}), w("w_dil"), {}, {1, 1}, {0, 0}, {2, 2});
+      at::conv2d(at::constant_pad_nd(scaled, {1, 3, 2, 2}), w("w_dil"), {}, {1, 1}, no_pad, {2, 2});
   torch::Tensor mp = at::max_pool2d(dil, {3, 3}, {1, 1}, {1, 1});
   // SpaceToDepth's channel (i * 2 + j) * C + c is pixel_unshuffle's c * 4 + i * 2 + j.
   torch::Tensor s2d =
