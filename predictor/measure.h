@@ -45,7 +45,8 @@ std::string latency_column(const std::string& name);
 // needed) and the latency in ms with 6 significant digits.
 // Example (nb201, name "mybox"):
 //   arch_str,lat_ms_mybox
-//   |nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|,4.81223
+//   |nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|,MS
+//   (MS: the median in ms, 6 significant digits)
 // Throws nas::ConfigError for a bad name or archs / ms of different lengths.
 std::string latency_table_csv(const spaces::SearchSpace& space, const std::vector<spaces::Genotype>& archs,
                               const std::vector<double>& ms, const std::string& name);
