@@ -1,6 +1,5 @@
 // Subcommands of the regression language model: train, predict, eval.
 
-#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -99,19 +98,10 @@ void add_predict(CLI::App& app) {
         gs.push_back(space->parse(o->arch));
         names.push_back(o->arch);
       } else {
-        std::ifstream in(o->archs);
-        if (!in) throw Error(fmt::format("{}: cannot open file for reading", o->archs));
-        std::string line;
-        for (int lineno = 1; std::getline(in, line); ++lineno) {
-          if (line.empty() || line[0] == '#') continue;
-          try {
-            gs.push_back(space->parse(line));
-          } catch (const SpaceError& e) {
-            throw SpaceError(fmt::format("{}:{}: {}", o->archs, lineno, e.what()));
-          }
+        for (auto& [line, g] : spaces::read_genotype_file(*space, o->archs)) {
           names.push_back(line);
+          gs.push_back(std::move(g));
         }
-        if (gs.empty()) throw Error(fmt::format("{}: no genotypes in file", o->archs));
       }
       inputs = predictor::architecture_texts(*space, gs, dataset);
     }
@@ -201,7 +191,7 @@ void add_adapt(CLI::App& app) {
     const std::string space_name = rlm.config().space;
     auto space = spaces::make_space(space_name);
     const std::string arch_column =
-        o->arch_column.empty() ? spaces::default_arch_column(space_name) : o->arch_column;
+        o->arch_column.empty() ? spaces::benchmark_arch_columns(space_name) : o->arch_column;
     auto table = predictor::load_measured_table(o->data, arch_column, o->target, *space);
     if (o->shots < 1 || static_cast<size_t>(o->shots) > table.archs.size())
       throw ConfigError(fmt::format("--shots: must be in [1, {}] (rows of {}), got {}", table.archs.size(), o->data,

@@ -12,6 +12,8 @@ namespace nas::apps {
 void add_space_commands(CLI::App& app);
 // train, predict, eval (only in builds with the LibTorch predictor)
 void add_predictor_commands(CLI::App& app);
+// measure: latency on this machine's CPU / GPU via the LibTorch ONNX executor (only with the predictor)
+void add_measure_commands(CLI::App& app);
 // search (its rlm evaluator only in builds with the LibTorch predictor; the table evaluator always)
 void add_search_commands(CLI::App& app);
 

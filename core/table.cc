@@ -228,14 +228,20 @@ std::optional<size_t> Table::find(const std::string& key) const {
   return it->second;
 }
 
+std::string csv_quote(const std::string& cell) {
+  if (cell.find_first_of(",\"\r\n") == std::string::npos) return cell;
+  std::string out = "\"";
+  for (char c : cell) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
 std::string data_dir() {
   if (const char* env = std::getenv("NAS_DATA_DIR"); env && *env) return env;
   return NAS_DEFAULT_DATA_DIR;
 }
 
 std::string data_path(const std::string& file) {
-  if (!file.empty() && file.front() == '/') return file;  // an absolute path names the file itself
-  return data_dir() + "/" + file;
+  return !file.empty() && file[0] == '/' ? file : data_dir() + "/" + file;
 }
 
 }  // namespace nas

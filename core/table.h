@@ -69,10 +69,15 @@ class Table {
   std::unordered_map<std::string, size_t> key_index_;
 };
 
+// `cell` as one CSV field (RFC 4180, as Table::parse() reads it): unchanged unless it holds a comma, a
+// double quote or a line break, else enclosed in double quotes with inner quotes doubled.
+// Example: csv_quote("[[(0, 1)]]") == "\"[[(0, 1)]]\"".
+std::string csv_quote(const std::string& cell);
+
 // Directory holding the benchmark tables: $NAS_DATA_DIR if set, else the repo's data/ as configured
 // at build time.
 std::string data_dir();
-// data_dir() + "/" + file, or `file` itself when it is an absolute path (a user's own table).
+// data_dir() + "/" + file; an absolute `file` is returned unchanged (e.g. a table `nas measure` wrote).
 std::string data_path(const std::string& file);
 
 }  // namespace nas

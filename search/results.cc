@@ -14,6 +14,7 @@
 #include "core/io.h"
 #include "core/progress.h"
 #include "core/svg_plot.h"
+#include "core/table.h"
 
 namespace nas::search {
 namespace {
@@ -23,13 +24,6 @@ std::string cell(double v) { return std::isnan(v) ? "" : fmt::format("{}", v); }
 
 // A markdown number: "–" for NaN.
 std::string md(double v, int digits = 4) { return std::isnan(v) ? "–" : fmt::format("{:.{}g}", v, digits); }
-
-std::string quote(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 double ratio(double hv, double exact) {
   return std::isnan(hv) || std::isnan(exact) || exact <= 0 ? std::nan("") : hv / exact;
@@ -184,11 +178,11 @@ std::string pareto_csv(const SearchResult& r) {
   out += ",feasible,onnx\n";
   for (size_t i = 0; i < r.front.size(); ++i) {
     const auto& f = r.front[i];
-    out += fmt::format("{},{}", i, quote(f.arch));
+    out += fmt::format("{},{}", i, csv_quote(f.arch));
     for (size_t j = 0; j < r.metrics.size(); ++j)
       out += fmt::format(",{},{},{},{}", cell(f.estimates[j].median), cell(f.estimates[j].p10),
                          cell(f.estimates[j].p90), cell(f.truth[j]));
-    out += fmt::format(",{},{}\n", f.violation <= 0.0 ? 1 : 0, quote(f.onnx));
+    out += fmt::format(",{},{}\n", f.violation <= 0.0 ? 1 : 0, csv_quote(f.onnx));
   }
   return out;
 }

@@ -68,13 +68,55 @@ std::string ArchColumns::arch(const Table& table, size_t row) const {
   return out;
 }
 
-std::string default_arch_column(const std::string& space) {
-  if (space == "nb201") return "arch_str";
-  if (space == "nb101") return "{adjacency_7x7}|{ops}";
-  if (space == "fbnet") return "blocks";
-  if (space == "ofa_mbv3") return "ks={kernel_sizes}|e={expand_ratios}|d={depths}|r={resolution}";
-  if (space == "darts") return "compact_genotype";
-  throw ConfigError(fmt::format("no benchmark table column known for space '{}'", space));
+std::vector<std::string> ArchColumns::split(const std::string& arch) const {
+  std::vector<std::string> cells(columns_.size());
+  std::vector<bool> set(columns_.size(), false);
+  size_t pos = 0;
+  for (size_t k = 0; k < pieces_.size(); ++k) {
+    const Piece& p = pieces_[k];
+    if (!p.is_column) {
+      if (arch.compare(pos, p.text.size(), p.text) != 0)
+        throw SpaceError(fmt::format("architecture '{}' does not fit {}: expected '{}' at character {}", arch,
+                                     describe(), p.text, pos));
+      pos += p.text.size();
+      continue;
+    }
+    size_t end = arch.size();
+    if (k + 1 < pieces_.size()) {
+      if (pieces_[k + 1].is_column)
+        throw SpaceError(fmt::format("{}: columns '{}' and '{}' are adjacent, cannot split", describe(), p.text,
+                                     pieces_[k + 1].text));
+      end = arch.find(pieces_[k + 1].text, pos);
+      if (end == std::string::npos)
+        throw SpaceError(fmt::format("architecture '{}' does not fit {}: no '{}' after character {}", arch,
+                                     describe(), pieces_[k + 1].text, pos));
+    }
+    size_t c = static_cast<size_t>(std::find(columns_.begin(), columns_.end(), p.text) - columns_.begin());
+    std::string cell = arch.substr(pos, end - pos);
+    if (set[c] && cells[c] != cell)
+      throw SpaceError(fmt::format("architecture '{}' does not fit {}: column '{}' would be both '{}' and '{}'", arch,
+                                   describe(), p.text, cells[c], cell));
+    cells[c] = std::move(cell);
+    set[c] = true;
+    pos = end;
+  }
+  if (pos != arch.size())
+    throw SpaceError(fmt::format("architecture '{}' does not fit {}: trailing characters at {}", arch, describe(), pos));
+  return cells;
+}
+
+std::string benchmark_arch_columns(const std::string& space) {
+  static const std::pair<const char*, const char*> kSpecs[] = {
+      {"nb201", "arch_str"},
+      {"nb101", "{adjacency_7x7}|{ops}"},
+      {"fbnet", "blocks"},
+      {"ofa_mbv3", "ks={kernel_sizes}|e={expand_ratios}|d={depths}|r={resolution}"},
+      {"darts", "compact_genotype"},
+  };
+  for (const auto& [name, spec] : kSpecs)
+    if (space == name) return spec;
+  throw ConfigError(fmt::format("space '{}' has no benchmark table architecture columns (nb201, nb101, fbnet, "
+                                "ofa_mbv3, darts)", space));
 }
 
 }  // namespace nas::spaces

@@ -18,10 +18,6 @@ namespace nas::spaces {
 //   ofa_mbv3.csv          "ks={kernel_sizes}|e={expand_ratios}|d={depths}|r={resolution}"
 //   fbnet.csv             "blocks"
 //   darts_nb301_subset.csv "compact_genotype"
-// The architecture column (or template) of the space's benchmark table in data/ (listed above), e.g.
-// "arch_str" for "nb201". Throws nas::ConfigError for an unknown space name.
-std::string default_arch_column(const std::string& space);
-
 class ArchColumns {
  public:
   // Throws nas::ConfigError naming the spec for an unclosed '{', a '}' without '{', an empty or
@@ -40,6 +36,12 @@ class ArchColumns {
   Table::TypeHints text_hints() const;
   // The architecture string of `row`. Throws nas::DataError if a column is missing or not text.
   std::string arch(const Table& table, size_t row) const;
+  // The inverse of arch(): the cells of columns(), in that order, that assemble `arch`; each column's
+  // cell ends at the first occurrence of the literal text that follows it in the spec (the last one takes
+  // the rest). Example: "{adjacency_7x7}|{ops}" splits "0110...|input conv3x3-bn-relu ... output" at
+  // the '|'. Throws nas::SpaceError when `arch` does not have the spec's literal text, when a column used
+  // twice would get two different cells, or when two columns are adjacent in the spec (ambiguous).
+  std::vector<std::string> split(const std::string& arch) const;
 
  private:
   struct Piece {
@@ -51,5 +53,11 @@ class ArchColumns {
   std::vector<Piece> pieces_;
   std::vector<std::string> columns_;
 };
+
+// The architecture column spec of the benchmark table in data/ of a registered space (the examples
+// above): "arch_str" for nb201, "{adjacency_7x7}|{ops}" for nb101, "blocks" for fbnet,
+// "ks={kernel_sizes}|e={expand_ratios}|d={depths}|r={resolution}" for ofa_mbv3, "compact_genotype" for
+// darts. Throws nas::ConfigError naming the space for any other name.
+std::string benchmark_arch_columns(const std::string& space);
 
 }  // namespace nas::spaces

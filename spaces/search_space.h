@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <onnx/onnx_pb.h>
@@ -85,6 +86,18 @@ class SearchSpace {
 std::vector<std::string> space_names();
 // A new instance of the named space. Throws nas::ConfigError("unknown space 'x'; known: ...").
 std::unique_ptr<SearchSpace> make_space(const std::string& name);
+
+// `n` random genotypes of `space` (SearchSpace::sample()) that are pairwise distinct networks: no two share
+// a canonical form; draws that repeat one are skipped. Throws nas::ConfigError if the space is finite
+// with fewer than `n` genotypes, or when 100 x n + 10,000 draws did not give `n` distinct canonical forms
+// (e.g. n above NB201's 6,466 classes), saying how many were found.
+std::vector<Genotype> sample_distinct(const SearchSpace& space, size_t n, Rng& rng);
+
+// The genotypes listed in the text file `path`, one per line as space.parse() reads it, each with its
+// line's text (a trailing '\r' removed); empty lines and lines starting with '#' are skipped.
+// Throws nas::Error("PATH: cannot open file for reading"), nas::SpaceError("PATH:LINE: <parse error>"),
+// nas::Error("PATH: no genotypes in file").
+std::vector<std::pair<std::string, Genotype>> read_genotype_file(const SearchSpace& space, const std::string& path);
 
 // Variation building blocks for spaces whose genes can be drawn independently (NB201, FBNet, OFA):
 // gene i uniform in [0, cardinalities[i]).

@@ -62,12 +62,12 @@ TEST(ArchColumnsTest, DefaultColumnsReadEverySpaceTable) {
                                                                    {"ofa_mbv3", "ofa_mbv3.csv"},
                                                                    {"darts", "darts_nb301_subset.csv"}};
   for (const auto& [name, file] : tables) {
-    ArchColumns arch(default_arch_column(name));
+    ArchColumns arch(benchmark_arch_columns(name));
     Table t = Table::load(data_path(file), arch.text_hints());
     auto space = make_space(name);
     for (size_t r = 0; r < 3; ++r) EXPECT_NO_THROW(space->parse(arch.arch(t, r))) << name << " row " << r;
   }
-  EXPECT_THROW(default_arch_column("resnet"), ConfigError);
+  EXPECT_THROW(benchmark_arch_columns("resnet"), ConfigError);
   // An absolute path names a user's own table, not one under data/.
   EXPECT_EQ(data_path("/tmp/mybox.csv"), "/tmp/mybox.csv");
   EXPECT_EQ(data_path("nb201.csv"), data_dir() + "/nb201.csv");
