@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   nas::apps::add_search_commands(app);
 #ifdef NAS_WITH_PREDICTOR
   nas::apps::add_predictor_commands(app);
+  nas::apps::add_experiment_commands(app);
 #endif
   try {
     app.parse(argc, argv);
