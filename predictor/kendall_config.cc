@@ -109,10 +109,11 @@ RlmConfig entry_rlm_config(YamlSection& e, const KendallEntry& entry) {
       if (t.name == entry.task) return t.config;
       names.push_back(t.name);
     }
-    e.fail(
-        e.full("task"),
-        fmt::format("{} '{}' of {} (its tasks: {}){}", entry.task.empty() ? "required: the task" : "no task",
-                    entry.task, entry.rlm_config, fmt::join(names, ", "), yaml_line_of(e.child("task"))));
+    const std::string what = entry.task.empty()
+                                 ? fmt::format("required: one of the tasks of {}", entry.rlm_config)
+                                 : fmt::format("no task '{}' in {}", entry.task, entry.rlm_config);
+    e.fail(e.full("task"),
+           fmt::format("{} ({}){}", what, fmt::join(names, ", "), yaml_line_of(e.child("task"))));
   }
   if (!entry.task.empty())
     e.fail(e.full("task"), fmt::format("{} is a single-task config; leave task out{}", entry.rlm_config,

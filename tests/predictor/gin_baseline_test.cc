@@ -1,7 +1,10 @@
 #include "predictor/gin_baseline.h"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 
+#include "core/error.h"
 #include "core/table.h"
 #include "predictor/metrics.h"
 

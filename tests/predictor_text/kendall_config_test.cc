@@ -108,7 +108,7 @@ TEST(KendallConfigTest, UnknownSpaceAndMismatchedEntriesAreNamed) {
   EXPECT_NE(e.find("entries[0].space: 'nb101' but"), std::string::npos) << e;
   e = error_of(
       config_yaml("", fmt::format("  - {{space: darts, target: acc, rlm_config: {}}}\n", kRlmMulti)));
-  EXPECT_NE(e.find("entries[0].task: required: the task"), std::string::npos) << e;
+  EXPECT_NE(e.find("entries[0].task: required: one of the tasks of"), std::string::npos) << e;
   e = error_of(config_yaml("", "  - {space: nb201, target: acc, rlm_config: no/such.yaml}\n"));
   EXPECT_NE(e.find("entries[0].rlm_config: cannot read 'no/such.yaml'"), std::string::npos) << e;
   e = error_of(config_yaml("", nb201_entry() + nb201_entry()));
