@@ -16,5 +16,7 @@ void add_predictor_commands(CLI::App& app);
 void add_measure_commands(CLI::App& app);
 // search (its rlm evaluator only in builds with the LibTorch predictor; the table evaluator always)
 void add_search_commands(CLI::App& app);
+// experiment: the predictor benchmark (only in builds with the LibTorch predictor)
+void add_experiment_commands(CLI::App& app);
 
 }  // namespace nas::apps

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
 #ifdef NAS_WITH_PREDICTOR
   nas::apps::add_predictor_commands(app);
   nas::apps::add_measure_commands(app);
+  nas::apps::add_experiment_commands(app);
 #endif
   try {
     app.parse(argc, argv);
