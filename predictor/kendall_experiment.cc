@@ -99,8 +99,8 @@ KendallRun score(const KendallEntry& e, const std::string& predictor, int64_t n,
 std::string runs_csv(const std::vector<KendallRun>& runs) {
   std::string csv = "space,target,predictor,n,seed,n_test,kendall_tau,spearman_rho,seconds,cpu_seconds\n";
   for (const auto& r : runs)
-    csv += fmt::format("{},{},{},{},{},{},{:.6f},{:.6f},{:.2f}\n", r.space, r.target, r.predictor, r.n,
-                       r.seed, r.n_test, r.kendall_tau, r.spearman_rho, r.seconds);
+    csv += fmt::format("{},{},{},{},{},{},{:.6f},{:.6f},{:.2f},{:.2f}\n", r.space, r.target, r.predictor, r.n,
+                       r.seed, r.n_test, r.kendall_tau, r.spearman_rho, r.seconds, r.cpu_seconds);
   return csv;
 }
 
