@@ -219,7 +219,12 @@ std::string summary_markdown(const SearchResult& r, const SearchConfig& config) 
   }
   s += fmt::format("- evaluator: {} ({}); searched statistic: {}\n", config.evaluator.type, r.evaluator,
                    to_string(config.evaluator.statistic));
-  if (config.evaluator.type == "rlm")
+  if (config.evaluator.type == "rlm" && r.rounds > 1)
+    s += fmt::format("- predictor: {}, {}, first trained on {} labelled architectures; {} labelled in all ({})\n",
+                     r.predictor.describe, r.predictor.trained ? "trained in this run" : "loaded from its checkpoint",
+                     config.evaluator.first_training_size(), r.predictor.labelled,
+                     format_duration(r.predictor.seconds));
+  else if (config.evaluator.type == "rlm")
     s += fmt::format("- predictor: {}, {} on {} labelled architectures ({})\n", r.predictor.describe,
                      r.predictor.trained ? "trained in this run" : "loaded from its checkpoint",
                      r.predictor.labelled, format_duration(r.predictor.seconds));
