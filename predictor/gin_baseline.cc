@@ -129,7 +129,7 @@ GinBaseline::GinBaseline(GinOptions options) : impl_(std::make_unique<Impl>()) {
 GinBaseline::~GinBaseline() = default;
 GinBaseline::GinBaseline(GinBaseline&&) noexcept = default;
 
-GinFitReport GinBaseline::fit(const std::vector<ArchGraph>& graphs,
+TrainReport GinBaseline::fit(const std::vector<ArchGraph>& graphs,
                               const std::vector<std::vector<double>>& values) {
   auto& m = *impl_;
   const auto& o = m.options;
@@ -223,7 +223,7 @@ GinFitReport GinBaseline::fit(const std::vector<ArchGraph>& graphs,
     losses.push_back(loss.item<double>());
   }
   m.net->eval();
-  GinFitReport report;
+  TrainReport report;
   report.steps = steps;
   const size_t tenth = std::max<size_t>(1, losses.size() / 10);
   report.first_loss = std::accumulate(losses.begin(), losses.begin() + static_cast<long>(tenth), 0.0) / tenth;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "predictor/arch_graph.h"
+#include "predictor/options.h"
 
 namespace nas::predictor {
 
@@ -33,13 +34,6 @@ struct GinOptions {
   uint64_t seed = 0;
 };
 
-// Loss curve of one fit (standardised-target MSE).
-struct GinFitReport {
-  int64_t steps = 0;
-  double first_loss = 0, final_loss = 0;  // mean over the first / last 10% of steps
-  double seconds = 0;
-};
-
 // A fitted GIN regressor over architecture graphs.
 // Thread-safety: not thread-safe; use one instance per thread.
 class GinBaseline {
@@ -51,7 +45,8 @@ class GinBaseline {
   // values[i][j] = target j of graph i (NaN = missing). Shape features are standardised with the
   // training nodes' mean and std, targets with the training values'. Throws nas::Error for empty or
   // mismatched inputs. Deterministic for a given seed and thread count.
-  GinFitReport fit(const std::vector<ArchGraph>& graphs, const std::vector<std::vector<double>>& values);
+  // Returns the loss curve (standardised-target MSE).
+  TrainReport fit(const std::vector<ArchGraph>& graphs, const std::vector<std::vector<double>>& values);
   // Predictions [n][targets] in the targets' units.
   std::vector<std::vector<double>> predict(const std::vector<ArchGraph>& graphs) const;
 

@@ -29,4 +29,11 @@ struct DecodeOptions {
   int64_t batch_size = 64;   // architectures per forward pass
 };
 
+// Loss curve of one training phase (the RLM's train(), the GIN baseline's fit()).
+struct TrainReport {
+  int64_t steps = 0;
+  double first_loss = 0.0, final_loss = 0.0;  // mean of the first / last 10% of steps
+  double seconds = 0.0;
+};
+
 }  // namespace nas::predictor

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "predictor/config.h"
+#include "predictor/options.h"
 
 namespace nas::predictor {
 
@@ -31,13 +32,6 @@ struct ArchText {
 // all four to the single decoded value. Units are those of the target (%, ms, M params, M FLOPs).
 struct Prediction {
   std::vector<double> median, mean, p10, p90;
-};
-
-// Loss curve of one training phase.
-struct TrainReport {
-  int64_t steps = 0;
-  double first_loss = 0.0, final_loss = 0.0;  // mean of the first / last 10% of steps
-  double seconds = 0.0;
 };
 
 // The trained (or untrained) model with its tokenizer and number vocabulary.

@@ -31,7 +31,7 @@ TEST(GinBaselineTest, FitsRealNb201CellsAndRanksHeldOutOnes) {
   GinOptions o;
   o.seed = 3;
   GinBaseline gin(o);
-  GinFitReport report = gin.fit(architecture_graphs(*space, train, "cifar10"), train_y);
+  TrainReport report = gin.fit(architecture_graphs(*space, train, "cifar10"), train_y);
   EXPECT_EQ(report.steps, 600);  // 300 epochs of 2 batches of 32
   EXPECT_LT(report.final_loss, 0.5 * report.first_loss) << "training loss falls";
   auto pred = gin.predict(architecture_graphs(*space, test, "cifar10"));
