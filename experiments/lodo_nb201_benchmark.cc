@@ -8,7 +8,13 @@
 // NeurIPS 2021, Table 2; reported elsewhere, different split).
 //
 // Usage: lodo_nb201_benchmark [CONFIG=configs/rlm_nb201_lodo.yaml] [--devices a,b,..] [--shots 10,20,50]
-//          [--test N=1000] [--seed S=0] [--steps N] [--lr X] [--no-pseudo] [--out PREFIX=results/lodo_nb201]
+//          [--test N=1000] [--seed S=0] [--steps N] [--lr X] [--replay N] [--samples S] [--temperature T]
+//          [--ridge L] [--ridge-only] [--no-pseudo]
+//          [--out PREFIX=results/lodo_nb201]
+// ridge_rho (CSV) = the pseudo-label map alone (predictor::RidgeTransfer on the source model's predictions).
+// --samples / --temperature replace the config's decode settings (0 samples = greedy).
+// --ridge: the pseudo-label map's L2 weight (default: AdaptOptions, chosen by leave-one-out);
+// --ridge-only: score that map alone for every device and k (no fine-tuning; prints, writes nothing).
 // --no-pseudo: adapt without the ridge pseudo-labels of the replay architectures (AdaptOptions).
 // The source model is loaded from the config's `output` when present, else trained and saved there.
 // Writes PREFIX.csv and PREFIX.md.
@@ -60,9 +66,11 @@ int main(int argc, char** argv) {
     std::string config_path = "configs/rlm_nb201_lodo.yaml", out = "results/lodo_nb201";
     std::vector<std::string> devices = {"raspi4", "fpga", "pixel2", "silver_4210r", "titanxp_1"};
     std::vector<int64_t> shots = {10, 20, 50};
-    int64_t test_n = 1000, steps = -1;
-    double lr = -1;
-    bool no_pseudo = false;
+    int64_t test_n = 1000, steps = -1, replay = -1;
+    double lr = -1, temperature = -1;
+    int64_t samples = -1;
+    bool no_pseudo = false, ridge_only = false;
+    double ridge = -2;
     uint64_t seed = 0;
     for (int i = 1; i < argc; ++i) {
       auto next = [&](const char* flag) -> std::string {
@@ -80,8 +88,18 @@ int main(int argc, char** argv) {
         seed = std::stoull(next("--seed"));
       } else if (!std::strcmp(argv[i], "--steps")) {
         steps = std::stoll(next("--steps"));
+      } else if (!std::strcmp(argv[i], "--samples")) {
+        samples = std::stoll(next("--samples"));
+      } else if (!std::strcmp(argv[i], "--temperature")) {
+        temperature = std::stod(next("--temperature"));
+      } else if (!std::strcmp(argv[i], "--replay")) {
+        replay = std::stoll(next("--replay"));
       } else if (!std::strcmp(argv[i], "--lr")) {
         lr = std::stod(next("--lr"));
+      } else if (!std::strcmp(argv[i], "--ridge")) {
+        ridge = std::stod(next("--ridge"));
+      } else if (!std::strcmp(argv[i], "--ridge-only")) {
+        ridge_only = true;
       } else if (!std::strcmp(argv[i], "--no-pseudo")) {
         no_pseudo = true;
       } else if (!std::strcmp(argv[i], "--out")) {
@@ -93,6 +111,8 @@ int main(int argc, char** argv) {
       }
     }
     auto config = predictor::load_rlm_config(config_path);
+    if (samples >= 0) config.decode.samples = samples;
+    if (temperature > 0) config.decode.temperature = temperature;
     predictor::configure_threads(0);
     auto space = spaces::make_space(config.space);
     for (const auto& d : devices)
@@ -142,12 +162,13 @@ int main(int argc, char** argv) {
       return mean(rhos);
     };
     fmt::print(stderr, "lodo: scoring the source RLM on {} test cells\n", test.size());
-    const double before = source_rho(source.predict(texts, source_targets, config.decode));
+    const auto source_pred = source.predict(texts, source_targets, config.decode);
+    const double before = source_rho(source_pred);
 
     struct Cell {
       std::string device;
       int64_t k;
-      double rho, old_rho, flops_rho, init_rho, seconds;
+      double rho, ridge_rho, old_rho, flops_rho, init_rho, seconds;
       std::string init_from;
     };
     std::vector<Cell> cells;
@@ -163,13 +184,28 @@ int main(int argc, char** argv) {
         rng.shuffle(pool);
         pool.resize(static_cast<size_t>(k));
         auto values = truth(pool, target);
+        if (ridge_only) {
+          // The pseudo-label map alone (no fine-tuning): fast, for choosing its settings.
+          auto shot_texts = predictor::architecture_texts(*space, pool, config.dataset);
+          auto shot_pred = source.predict(shot_texts, source_targets, config.decode);
+          auto map = predictor::RidgeTransfer::fit(shot_pred, shot_texts, values, source_pred, texts,
+                                                   ridge > -2 ? ridge : predictor::AdaptOptions().ridge);
+          std::vector<double> r;
+          for (size_t i = 0; i < test.size(); ++i) r.push_back(map.predict(source_pred[i], texts[i]));
+          fmt::print("ridge-only {} k={}: rho {:.4f} (lambda {}; FLOPs {:.4f})\n", d, k,
+                     predictor::spearman_rho(r, test_truth), map.lambda(), flops_rho);
+          continue;
+        }
         predictor::Rlm rlm = predictor::Rlm::load(config.output);
+        rlm.mutable_config().decode = config.decode;  // --samples / --temperature apply to adaptation too
         predictor::AdaptOptions options;
         options.target = target;
         options.seed = seed;
         if (no_pseudo) options.pseudo_labels = false;
         if (steps >= 0) options.steps = steps;
         if (lr > 0) options.lr = lr;
+        if (replay >= 0) options.replay = replay;
+        if (ridge > -2) options.ridge = ridge;
         fmt::print(stderr, "lodo: {} with {} shots\n", d, k);
         auto report = predictor::adapt_rlm(rlm, *space, pool, values, options);
         std::vector<std::string> all = source_targets;
@@ -177,29 +213,40 @@ int main(int argc, char** argv) {
         auto p = rlm.predict(texts, all, config.decode);
         std::vector<double> pred;
         for (const auto& x : p) pred.push_back(x.median.back());
+        // The pseudo-label map alone (ridge on the source model's predictions), on the same test cells.
+        double ridge_rho = std::nan("");
+        if (report.transfer.fitted()) {
+          std::vector<double> r;
+          for (size_t i = 0; i < test.size(); ++i) r.push_back(report.transfer.predict(source_pred[i], texts[i]));
+          ridge_rho = predictor::spearman_rho(r, test_truth);
+        }
         Cell c{d,
                k,
                predictor::spearman_rho(pred, test_truth),
+               ridge_rho,
                source_rho(p),
                flops_rho,
                report.init_rho,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
                report.init_from};
         fmt::print(stderr,
-                   "lodo: {} k={}: rho {:.4f} (FLOPs {:.4f}; warm start {} {:.3f}; ridge fit on shots {:.3f}; "
-                   "source devices {:.4f})\n",
-                   d, k, c.rho, c.flops_rho, c.init_from, c.init_rho, report.ridge_fit_rho, c.old_rho);
+                   "lodo: {} k={}: rho {:.4f} (ridge map alone {:.4f}; FLOPs {:.4f}; warm start {} {:.3f}; ridge fit on "
+                   "shots {:.3f}; source devices {:.4f})\n",
+                   d, k, c.rho, c.ridge_rho, c.flops_rho, c.init_from, c.init_rho, report.ridge_fit_rho, c.old_rho);
         cells.push_back(c);
         // Partial results survive an interruption.
-        std::string csv = "device,k,spearman_rho,flops_rho,source_rho_after,source_rho_before,init_from,init_rho,seconds\n";
+        std::string csv = "device,k,spearman_rho,ridge_rho,flops_rho,source_rho_after,source_rho_before,init_from,init_rho,"
+            "seconds\n";
         for (const auto& x : cells)
-          csv += fmt::format("{},{},{:.6f},{:.6f},{:.6f},{:.6f},{},{:.6f},{:.1f}\n", x.device, x.k, x.rho, x.flops_rho,
+          csv += fmt::format("{},{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{},{:.6f},{:.1f}\n", x.device, x.k, x.rho,
+                             x.ridge_rho, x.flops_rho,
                              x.old_rho, before, x.init_from, x.init_rho, x.seconds);
         make_dirs(std::filesystem::path(out).parent_path().string());
         write_file_atomic(out + ".csv", csv);
       }
     }
 
+    if (ridge_only) return 0;
     // Markdown: device x k.
     std::string md = fmt::format(
         "# Leave-one-device-out on NB201: Spearman rho of the adapted RLM\n\n"

@@ -16,6 +16,95 @@
 
 namespace nas::predictor {
 
+std::vector<double> RidgeTransfer::features(const Prediction& pred, const ArchText& text) const {
+  std::vector<double> f;
+  for (double v : pred.median) f.push_back(std::log(std::max(std::abs(v), 1e-6)));
+  for (size_t c = 0; c < 2 && c < text.computed.size(); ++c) f.push_back(std::log(std::max(text.computed[c], 1e-6)));
+  return f;
+}
+
+RidgeTransfer RidgeTransfer::fit(const std::vector<Prediction>& shot_pred, const std::vector<ArchText>& shot_texts,
+                                 const std::vector<double>& values, const std::vector<Prediction>& pool_pred,
+                                 const std::vector<ArchText>& pool_texts, double ridge) {
+  if (shot_pred.size() != values.size() || shot_texts.size() != values.size() || values.empty())
+    throw ConfigError(fmt::format("ridge transfer: {} predictions, {} texts, {} values", shot_pred.size(),
+                                  shot_texts.size(), values.size()));
+  if (pool_pred.empty() || pool_pred.size() != pool_texts.size())
+    throw ConfigError(fmt::format("ridge transfer: pool of {} predictions and {} texts", pool_pred.size(),
+                                  pool_texts.size()));
+  RidgeTransfer t;
+  const auto n_pool = static_cast<Eigen::Index>(pool_pred.size());
+  const auto d = static_cast<Eigen::Index>(t.features(pool_pred[0], pool_texts[0]).size());
+  Eigen::MatrixXd pool(n_pool, d);
+  for (Eigen::Index i = 0; i < n_pool; ++i) {
+    auto f = t.features(pool_pred[static_cast<size_t>(i)], pool_texts[static_cast<size_t>(i)]);
+    if (static_cast<Eigen::Index>(f.size()) != d) throw ConfigError("ridge transfer: pool rows differ in length");
+    for (Eigen::Index j = 0; j < d; ++j) pool(i, j) = f[static_cast<size_t>(j)];
+  }
+  Eigen::RowVectorXd mu = pool.colwise().mean();
+  Eigen::RowVectorXd sd = ((pool.rowwise() - mu).array().square().colwise().mean()).sqrt().max(1e-9);
+  const auto n = static_cast<Eigen::Index>(values.size());
+  Eigen::MatrixXd x(n, d);
+  Eigen::VectorXd y(n);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    auto f = t.features(shot_pred[static_cast<size_t>(i)], shot_texts[static_cast<size_t>(i)]);
+    if (static_cast<Eigen::Index>(f.size()) != d) throw ConfigError("ridge transfer: shot rows differ from the pool");
+    for (Eigen::Index j = 0; j < d; ++j) x(i, j) = (f[static_cast<size_t>(j)] - mu(j)) / sd(j);
+    y(i) = std::log(std::max(values[static_cast<size_t>(i)], 1e-9));
+  }
+  Eigen::RowVectorXd x_mean = x.colwise().mean();
+  const double y_mean = y.mean();
+  Eigen::MatrixXd xc = x.rowwise() - x_mean;
+  Eigen::VectorXd yc = y.array() - y_mean;
+  auto solve = [&](double lambda) {
+    Eigen::MatrixXd a = xc.transpose() * xc;
+    a.diagonal().array() += lambda;
+    return Eigen::VectorXd(a.ldlt().solve(xc.transpose() * yc));
+  };
+  t.lambda_ = ridge;
+  if (ridge < 0) {
+    // Leave-one-out squared error of each candidate, in closed form: residual / (1 - leverage)
+    // (Allen 1974, PRESS), the centring counted as fixed.
+    double best = INFINITY;
+    for (double lambda : {0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0}) {
+      Eigen::MatrixXd a = xc.transpose() * xc;
+      a.diagonal().array() += lambda;
+      Eigen::LDLT<Eigen::MatrixXd> ldlt(a);
+      Eigen::VectorXd w = ldlt.solve(xc.transpose() * yc);
+      Eigen::VectorXd resid = yc - xc * w;
+      Eigen::MatrixXd ax = ldlt.solve(xc.transpose());  // [d, n]
+      double press = 0.0;
+      for (Eigen::Index i = 0; i < n; ++i) {
+        double h = xc.row(i).dot(ax.col(i)) + 1.0 / static_cast<double>(n);
+        double e = resid(i) / std::max(1.0 - h, 1e-6);
+        press += e * e;
+      }
+      if (press < best) {
+        best = press;
+        t.lambda_ = lambda;
+      }
+    }
+  }
+  Eigen::VectorXd w = solve(t.lambda_);
+  t.intercept_ = y_mean - (x_mean * w)(0);
+  for (Eigen::Index j = 0; j < d; ++j) {
+    t.mean_.push_back(mu(j));
+    t.scale_.push_back(sd(j));
+    t.weight_.push_back(w(j));
+  }
+  return t;
+}
+
+double RidgeTransfer::predict(const Prediction& pred, const ArchText& text) const {
+  if (!fitted()) throw ConfigError("ridge transfer: not fitted");
+  auto f = features(pred, text);
+  if (f.size() != weight_.size())
+    throw ConfigError(fmt::format("ridge transfer: {} features, fitted on {}", f.size(), weight_.size()));
+  double y = intercept_;
+  for (size_t j = 0; j < f.size(); ++j) y += weight_[j] * (f[j] - mean_[j]) / scale_[j];
+  return std::exp(y);
+}
+
 AdaptReport adapt_rlm(Rlm& rlm, const spaces::SearchSpace& space, const std::vector<spaces::Genotype>& shots,
                       const std::vector<double>& values, const AdaptOptions& options) {
   if (options.target.empty()) throw ConfigError("adapt: the new target needs a name");
@@ -83,44 +172,11 @@ AdaptReport adapt_rlm(Rlm& rlm, const spaces::SearchSpace& space, const std::vec
     }
   std::vector<double> pseudo(replay.size(), std::nan(""));
   if (options.pseudo_labels && !replay.empty() && shots.size() >= 3) {
-    // Features: log of the predicted existing targets and of the graph's params / FLOPs, standardised
-    // over the replay set; ridge regression of log(value) on the shots (Eigen, LDLT).
-    auto features = [&](const Prediction& p, const ArchText& t) {
-      std::vector<double> f;
-      for (double v : p.median) f.push_back(std::log(std::max(std::abs(v), 1e-6)));
-      for (size_t c = 0; c < 2 && c < t.computed.size(); ++c) f.push_back(std::log(std::max(t.computed[c], 1e-6)));
-      return f;
-    };
-    const size_t d = features(replay_pred[0], replay_texts[0]).size();
-    Eigen::MatrixXd pool(static_cast<Eigen::Index>(replay.size()), static_cast<Eigen::Index>(d));
-    for (size_t i = 0; i < replay.size(); ++i) {
-      auto f = features(replay_pred[i], replay_texts[i]);
-      for (size_t j = 0; j < d; ++j) pool(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = f[j];
-    }
-    Eigen::RowVectorXd mu = pool.colwise().mean();
-    Eigen::RowVectorXd sd = ((pool.rowwise() - mu).array().square().colwise().mean()).sqrt().max(1e-9);
-    auto standardise = [&](const Eigen::MatrixXd& m) {
-      return Eigen::MatrixXd((m.rowwise() - mu).array().rowwise() / sd.array());
-    };
-    Eigen::MatrixXd x(static_cast<Eigen::Index>(shots.size()), static_cast<Eigen::Index>(d));
-    Eigen::VectorXd y(static_cast<Eigen::Index>(shots.size()));
-    for (size_t i = 0; i < shots.size(); ++i) {
-      auto f = features(shot_pred[i], shot_texts[i]);
-      for (size_t j = 0; j < d; ++j) x(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = f[j];
-      y(static_cast<Eigen::Index>(i)) = std::log(std::max(values[i], 1e-9));
-    }
-    x = standardise(x);
-    Eigen::RowVectorXd x_mean = x.colwise().mean();
-    const double y_mean = y.mean();
-    Eigen::MatrixXd xc = x.rowwise() - x_mean;
-    Eigen::MatrixXd a = xc.transpose() * xc;
-    a.diagonal().array() += options.ridge;
-    Eigen::VectorXd w = a.ldlt().solve(xc.transpose() * (y.array() - y_mean).matrix());
-    Eigen::VectorXd fit = (xc * w).array() + y_mean;
-    std::vector<double> fitted(fit.data(), fit.data() + fit.size());
+    report.transfer = RidgeTransfer::fit(shot_pred, shot_texts, values, replay_pred, replay_texts, options.ridge);
+    std::vector<double> fitted;
+    for (size_t i = 0; i < shots.size(); ++i) fitted.push_back(report.transfer.predict(shot_pred[i], shot_texts[i]));
     report.ridge_fit_rho = spearman_rho(fitted, values);
-    Eigen::VectorXd guess = ((standardise(pool).rowwise() - x_mean) * w).array() + y_mean;
-    for (size_t i = 0; i < replay.size(); ++i) pseudo[i] = std::exp(guess(static_cast<Eigen::Index>(i)));
+    for (size_t i = 0; i < replay.size(); ++i) pseudo[i] = report.transfer.predict(replay_pred[i], replay_texts[i]);
   }
   for (size_t i = 0; i < replay.size(); ++i) {
     inputs.push_back(replay_texts[i]);

@@ -35,6 +35,9 @@ struct AdaptOptions {
   // description (as the reference-architecture latencies in HELP). false: replay without a new-target
   // value (only the shots teach it).
   bool pseudo_labels = true;
+  // L2 weight of the map (< 0: chosen by leave-one-out on the shots, RidgeTransfer::fit). NB201
+  // leave-one-device-out, the map alone on 1,000 test cells, mean rho over 5 devices x k = 10/20/50:
+  // 0.9466 at 1, 0.9438 at 10, 0.9418 by leave-one-out (experiments/lodo_nb201_benchmark --ridge-only).
   double ridge = 1.0;
   // Warm start the new target from the existing target whose predictions on the shots rank them most
   // like the measurements (Spearman rho); false = a fresh target embedding.
@@ -42,11 +45,36 @@ struct AdaptOptions {
   uint64_t seed = 0;
 };
 
+// The pseudo-label map of AdaptOptions::pseudo_labels: ridge regression of log(new target) on features
+// standardised over a pool of generated architectures; features = log of the model's median predictions
+// of its existing targets, then log params_M and log flops_M of the graph (ArchText::computed[0..1]).
+class RidgeTransfer {
+ public:
+  // Fits on the shots (`shot_pred[i]`, `shot_texts[i]` measured `values[i]`, values > 0); `pool_pred` /
+  // `pool_texts` (non-empty) only set the standardisation. `ridge` = L2 weight on standardised features;
+  // < 0: chosen from 0.01 ... 1000 (half-decade grid) by the leave-one-out error on the shots (PRESS,
+  // Allen 1974), which keeps 12 collinear features from overfitting 10-50 shots.
+  // Throws nas::ConfigError for mismatched sizes or an empty pool.
+  static RidgeTransfer fit(const std::vector<Prediction>& shot_pred, const std::vector<ArchText>& shot_texts,
+                           const std::vector<double>& values, const std::vector<Prediction>& pool_pred,
+                           const std::vector<ArchText>& pool_texts, double ridge);
+  // The predicted new-target value (exp of the fitted log value) for one architecture.
+  double predict(const Prediction& pred, const ArchText& text) const;
+  bool fitted() const { return !weight_.empty(); }
+  double lambda() const { return lambda_; }  // the L2 weight used
+
+ private:
+  std::vector<double> features(const Prediction& pred, const ArchText& text) const;
+  std::vector<double> mean_, scale_, weight_;  // standardisation and weights, one per feature
+  double intercept_ = 0.0, lambda_ = 0.0;
+};
+
 // What adapt_rlm() did.
 struct AdaptReport {
   std::string init_from;   // the existing target the new one started from ("" = none)
   double init_rho = 0.0;   // Spearman rho of init_from's predictions with the measurements on the shots
   double ridge_fit_rho = std::nan("");  // Spearman rho of the pseudo-label map on the shots (NaN: not used)
+  RidgeTransfer transfer;  // the pseudo-label map (fitted() false when not used)
   TrainReport train;
 };
 

@@ -30,6 +30,7 @@ void read_train(Section& parent, const std::string& key, TrainOptions* t) {
   s.get("warmup_steps", &t->warmup_steps);
   s.get("weight_decay", &t->weight_decay);
   s.get("clip_norm", &t->clip_norm);
+  s.get("length_groups", &t->length_groups);
   s.get_list("targets", &t->targets);
   s.finish();
   const auto& src = parent.source();
@@ -38,6 +39,7 @@ void read_train(Section& parent, const std::string& key, TrainOptions* t) {
   require(t->lr > 0, src, s.full("lr"), "must be > 0");
   require(t->warmup_steps >= 0, src, s.full("warmup_steps"), "must be >= 0");
   require(t->clip_norm > 0, src, s.full("clip_norm"), "must be > 0");
+  require(t->length_groups >= 0, src, s.full("length_groups"), "must be >= 0 (0 = off)");
 }
 
 void read_data(Section& parent, DataOptions* d) {
@@ -253,6 +255,7 @@ std::string rlm_config_to_yaml(const RlmConfig& c) {
     out << YAML::Key << "lr" << YAML::Value << t.lr << YAML::Key << "warmup_steps" << YAML::Value << t.warmup_steps;
     out << YAML::Key << "weight_decay" << YAML::Value << t.weight_decay;
     out << YAML::Key << "clip_norm" << YAML::Value << t.clip_norm;
+    if (t.length_groups > 0) out << YAML::Key << "length_groups" << YAML::Value << t.length_groups;
     out << YAML::Key << "targets" << YAML::Value << YAML::Flow << t.targets;
     out << YAML::EndMap;
   };

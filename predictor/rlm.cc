@@ -50,16 +50,35 @@ torch::Device parse_device(const std::string& name) {
   }
 }
 
-// Shuffled epoch order of example indices, reshuffled each epoch with a seeded Rng.
+// Shuffled epoch order of example indices, reshuffled each epoch with a seeded Rng. With
+// `length_groups` > 0 (TrainOptions::length_groups), batches come from chunks of that many batches of
+// the shuffled order, sorted by `lengths` and served in shuffled order.
 class BatchSampler {
  public:
-  BatchSampler(size_t n, uint64_t seed) : order_(n), rng_(seed) {
+  BatchSampler(size_t n, uint64_t seed, std::vector<size_t> lengths = {}, size_t length_groups = 0)
+      : order_(n), lengths_(std::move(lengths)), groups_(length_groups), rng_(seed) {
     std::iota(order_.begin(), order_.end(), size_t{0});
     rng_.shuffle(order_);
   }
   std::vector<size_t> next(size_t batch) {
+    if (groups_ == 0 || lengths_.size() != order_.size()) return take(batch);
+    if (ready_.empty()) {
+      std::vector<size_t> chunk = take(batch * groups_);
+      std::stable_sort(chunk.begin(), chunk.end(), [&](size_t a, size_t b) { return lengths_[a] < lengths_[b]; });
+      for (size_t b = 0; b < chunk.size(); b += batch)
+        ready_.emplace_back(chunk.begin() + static_cast<long>(b),
+                            chunk.begin() + static_cast<long>(std::min(chunk.size(), b + batch)));
+      rng_.shuffle(ready_);
+    }
+    std::vector<size_t> out = std::move(ready_.back());
+    ready_.pop_back();
+    return out;
+  }
+
+ private:
+  std::vector<size_t> take(size_t count) {
     std::vector<size_t> out;
-    while (out.size() < batch) {
+    while (out.size() < count) {
       if (pos_ == order_.size()) {
         rng_.shuffle(order_);
         pos_ = 0;
@@ -68,9 +87,10 @@ class BatchSampler {
     }
     return out;
   }
-
- private:
   std::vector<size_t> order_;
+  std::vector<size_t> lengths_;
+  size_t groups_;
+  std::vector<std::vector<size_t>> ready_;
   size_t pos_ = 0;
   Rng rng_;
 };
@@ -335,7 +355,11 @@ TrainReport Rlm::train(const std::vector<ArchText>& inputs, const std::vector<st
   m.model->train();
   torch::optim::AdamW optimizer(m.model->parameters(),
                                 torch::optim::AdamWOptions(options.lr).weight_decay(options.weight_decay));
-  BatchSampler sampler(inputs.size(), derive_seed(m.config.seed, 23, inputs.size()));
+  std::vector<size_t> lengths;
+  if (options.length_groups > 0)
+    for (const auto& x : src) lengths.push_back(x.size());
+  BatchSampler sampler(inputs.size(), derive_seed(m.config.seed, 23, inputs.size()), std::move(lengths),
+                       static_cast<size_t>(options.length_groups));
   Progress progress(label, options.steps, "step");
   std::vector<double> losses;
   const double pi = std::acos(-1.0);

@@ -95,6 +95,8 @@ TEST_F(AdaptTest, AddsTheNewTargetAfterTheOldOnesAndKeepsThem) {
   EXPECT_EQ(rlm.config().data.targets, (std::vector<std::string>{"acc_cifar10", "lat_ms_pixel3", "lat_ms_eyeriss"}));
   EXPECT_TRUE(report.init_from == "acc_cifar10" || report.init_from == "lat_ms_pixel3") << report.init_from;
   EXPECT_LT(report.train.final_loss, report.train.first_loss);
+  EXPECT_TRUE(report.transfer.fitted());  // the replay cells were pseudo-labelled
+  EXPECT_GT(report.ridge_fit_rho, 0.5);
 
   // The new target is learnt on the shots (decoded after the old ones) ...
   auto adapted = predict_in_training_order(rlm, cells_.texts, {"lat_ms_eyeriss"}, greedy);
@@ -132,6 +134,57 @@ TEST_F(AdaptTest, AddsTheNewTargetAfterTheOldOnesAndKeepsThem) {
   std::vector<double> bad = cells_.eyeriss;
   bad[3] = std::nan("");
   EXPECT_THROW(adapt_rlm(loaded, *space_, cells_.archs, bad, other), ConfigError);
+}
+
+// The pseudo-label map on real latencies: with the true latencies of three known devices standing in for
+// the model's predictions, 10 measured cells of a fourth device (raspi4) rank 300 other cells better
+// than the FLOPs proxy does, and the map refuses inconsistent input.
+TEST_F(AdaptTest, RidgeTransferFromKnownDevicesBeatsFlopsOnANewOne) {
+  Table t = Table::load(data_path("nb201.csv"), {{"arch_str", ColumnType::kText}});
+  const std::vector<std::string> known = {"lat_ms_pixel3", "lat_ms_gold_6226", "lat_ms_titanx_1"};
+  std::vector<spaces::Genotype> archs;
+  std::vector<Prediction> pred;
+  std::vector<double> raspi4;
+  for (size_t i = 0; i < 310; ++i) {
+    size_t row = (i * 7919 + 5) % t.rows();
+    archs.push_back(space_->parse(t.text(row, "arch_str")));
+    Prediction p;
+    for (const auto& c : known) p.median.push_back(t.number(row, c));
+    pred.push_back(p);
+    raspi4.push_back(t.number(row, "lat_ms_raspi4"));
+  }
+  auto texts = architecture_texts(*space_, archs, "cifar10");
+  auto first = [](const auto& v, size_t n) { return std::vector<typename std::decay_t<decltype(v)>::value_type>(v.begin(), v.begin() + n); };
+  auto rest = [](const auto& v, size_t n) { return std::vector<typename std::decay_t<decltype(v)>::value_type>(v.begin() + n, v.end()); };
+  RidgeTransfer map = RidgeTransfer::fit(first(pred, 10), first(texts, 10), first(raspi4, 10), pred, texts, 1.0);
+  ASSERT_TRUE(map.fitted());
+  std::vector<double> guess, flops;
+  for (size_t i = 10; i < pred.size(); ++i) {
+    guess.push_back(map.predict(pred[i], texts[i]));
+    flops.push_back(texts[i].computed.at(1));
+    EXPECT_GT(guess.back(), 0.0);
+  }
+  const auto truth = rest(raspi4, 10);
+  const double rho = spearman_rho(guess, truth), flops_rho = spearman_rho(flops, truth);
+  EXPECT_GT(rho, 0.85) << "FLOPs " << flops_rho;
+  EXPECT_GT(rho, flops_rho);
+  // The leave-one-out choice of the L2 weight (ridge < 0) does at least as well here.
+  RidgeTransfer loo = RidgeTransfer::fit(first(pred, 10), first(texts, 10), first(raspi4, 10), pred, texts, -1.0);
+  EXPECT_GT(loo.lambda(), 0.0);
+  std::vector<double> loo_guess;
+  for (size_t i = 10; i < pred.size(); ++i) loo_guess.push_back(loo.predict(pred[i], texts[i]));
+  EXPECT_GT(spearman_rho(loo_guess, truth), flops_rho) << "lambda " << loo.lambda();
+  std::cerr << "ridge rho " << rho << ", leave-one-out lambda " << loo.lambda() << " rho "
+            << spearman_rho(loo_guess, truth) << ", FLOPs " << flops_rho << "\n";
+  // Same measurements in another unit (s instead of ms): the same ranking.
+  std::vector<double> seconds;
+  for (double v : first(raspi4, 10)) seconds.push_back(v / 1000.0);
+  RidgeTransfer in_s = RidgeTransfer::fit(first(pred, 10), first(texts, 10), seconds, pred, texts, 1.0);
+  EXPECT_NEAR(in_s.predict(pred[20], texts[20]) * 1000.0, map.predict(pred[20], texts[20]), 1e-6 * guess[10]);
+
+  EXPECT_THROW(RidgeTransfer::fit(first(pred, 10), first(texts, 9), first(raspi4, 10), pred, texts, 1.0), ConfigError);
+  EXPECT_THROW(RidgeTransfer::fit(first(pred, 10), first(texts, 10), first(raspi4, 10), {}, {}, 1.0), ConfigError);
+  EXPECT_THROW(RidgeTransfer().predict(pred[0], texts[0]), ConfigError);
 }
 
 TEST_F(AdaptTest, MeasuredTableReadsArchitecturesAndNamesBadRows) {

@@ -85,6 +85,28 @@ TEST(RlmTest, TinyModelOverfitsAHandfulOfArchitectures) {
   EXPECT_GE(close, 6) << "predictions should approach the training targets";
 }
 
+// Length-grouped batches (TrainOptions::length_groups) still fit the data: batches of 3 from chunks of
+// 2 batches over 8 cells (chunks straddle the epoch boundary).
+TEST(RlmTest, LengthGroupedBatchesStillFitTheData) {
+  Fixture f = real_cells(8);
+  RlmConfig config = tiny_config();
+  config.finetune.length_groups = 2;
+  config.finetune.batch_size = 3;
+  Rlm rlm(config, tokenizer_for(f));
+  auto report = rlm.train(f.texts, f.values, kTargets, config.finetune, "grouped");
+  EXPECT_LT(report.final_loss, 0.35 * report.first_loss) << "first " << report.first_loss << " final "
+                                                           << report.final_loss;
+  // The setting is part of the YAML a checkpoint stores, and must not be negative.
+  EXPECT_NE(rlm_config_to_yaml(config).find("length_groups: 2"), std::string::npos);
+  EXPECT_EQ(parse_rlm_config(rlm_config_to_yaml(config), "round.yaml").finetune.length_groups, 2);
+  try {
+    parse_rlm_config("data: {table: nb201.csv, targets: [acc_cifar10]}\npretrain: {length_groups: -1}\n", "c.yaml");
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("c.yaml: pretrain.length_groups: must be >= 0"), std::string::npos) << e.what();
+  }
+}
+
 TEST(RlmTest, SampledPredictionsAreValidNumbersWithOrderedQuantiles) {
   Fixture f = real_cells(6);
   RlmConfig config = tiny_config();
