@@ -56,10 +56,11 @@ RidgeTransfer RidgeTransfer::fit(const std::vector<Prediction>& shot_pred, const
   const double y_mean = y.mean();
   Eigen::MatrixXd xc = x.rowwise() - x_mean;
   Eigen::VectorXd yc = y.array() - y_mean;
-  auto solve = [&](double lambda) {
-    Eigen::MatrixXd a = xc.transpose() * xc;
+  const Eigen::MatrixXd xtx = xc.transpose() * xc;
+  auto factor = [&](double lambda) {
+    Eigen::MatrixXd a = xtx;
     a.diagonal().array() += lambda;
-    return Eigen::VectorXd(a.ldlt().solve(xc.transpose() * yc));
+    return Eigen::LDLT<Eigen::MatrixXd>(a);
   };
   t.lambda_ = ridge;
   if (ridge < 0) {
@@ -67,9 +68,7 @@ RidgeTransfer RidgeTransfer::fit(const std::vector<Prediction>& shot_pred, const
     // (Allen 1974, PRESS), the centring counted as fixed.
     double best = INFINITY;
     for (double lambda : {0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0}) {
-      Eigen::MatrixXd a = xc.transpose() * xc;
-      a.diagonal().array() += lambda;
-      Eigen::LDLT<Eigen::MatrixXd> ldlt(a);
+      auto ldlt = factor(lambda);
       Eigen::VectorXd w = ldlt.solve(xc.transpose() * yc);
       Eigen::VectorXd resid = yc - xc * w;
       Eigen::MatrixXd ax = ldlt.solve(xc.transpose());  // [d, n]
@@ -85,7 +84,7 @@ RidgeTransfer RidgeTransfer::fit(const std::vector<Prediction>& shot_pred, const
       }
     }
   }
-  Eigen::VectorXd w = solve(t.lambda_);
+  Eigen::VectorXd w = factor(t.lambda_).solve(xc.transpose() * yc);
   t.intercept_ = y_mean - (x_mean * w)(0);
   for (Eigen::Index j = 0; j < d; ++j) {
     t.mean_.push_back(mu(j));
