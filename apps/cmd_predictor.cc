@@ -168,6 +168,7 @@ void add_adapt(CLI::App& app) {
   struct Opts {
     std::string checkpoint, target, data, output, arch_column, device;
     int64_t shots = 20, steps = -1, replay = -1;
+    double shot_share = -1;
     double lr = -1;
     bool no_pseudo = false;
     uint64_t seed = 0;
@@ -183,6 +184,8 @@ void add_adapt(CLI::App& app) {
   cmd->add_option("--lr", o->lr, "learning rate (default 1e-3)");
   cmd->add_option("--replay", o->replay, "generated architectures that keep the old targets (default 512)");
   cmd->add_flag("--no-pseudo", o->no_pseudo, "no ridge pseudo-labels for the replay architectures");
+  cmd->add_option("--shot-share", o->shot_share, "share of the training rows that are the shots (default 0.5)")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--seed", o->seed, "seed of the shot draw and the replay set");
   cmd->add_option("--device", o->device, "cpu or cuda[:N]");
   cmd->add_option("-o,--output", o->output, "checkpoint directory of the adapted model")->required();
@@ -214,6 +217,7 @@ void add_adapt(CLI::App& app) {
     if (o->steps >= 0) options.steps = o->steps;
     if (o->lr > 0) options.lr = o->lr;
     if (o->replay >= 0) options.replay = o->replay;
+    if (o->shot_share > 0) options.shot_share = o->shot_share;
     auto report = predictor::adapt_rlm(rlm, *space, shots, shot_y, options);
     rlm.save(o->output);
     std::string md = fmt::format("# Adapted {} to {}\n\n- data: `{}` ({} rows), {} shots (seed {}), {} steps\n",

@@ -9,16 +9,20 @@
 //
 // Usage: lodo_nb201_benchmark [CONFIG=configs/rlm_nb201_lodo.yaml] [--devices a,b,..] [--shots 10,20,50]
 //          [--test N=1000] [--seed S=0] [--steps N] [--lr X] [--replay N] [--samples S] [--temperature T]
-//          [--ridge L] [--ridge-only] [--no-pseudo]
-//          [--out PREFIX=results/lodo_nb201]
+//          [--ridge L] [--ridge-only] [--no-pseudo] [--shot-share F] [--conditioning sampled|median]
+//          [--out PREFIX=results/lodo_nb201] [--resume]
 // ridge_rho (CSV) = the pseudo-label map alone (predictor::RidgeTransfer on the source model's predictions).
 // --samples / --temperature replace the config's decode settings (0 samples = greedy).
-// --ridge: the pseudo-label map's L2 weight (default: AdaptOptions, chosen by leave-one-out);
+// --ridge: the pseudo-label map's L2 weight (default: AdaptOptions::ridge);
+// --shot-share: AdaptOptions::shot_share; --conditioning: the config's decode.conditioning;
+// --resume: keep the cells of PREFIX.csv (an interrupted run, or parallel runs merged into it) and run
+// only the missing device x k cells; the markdown covers all of them.
 // --ridge-only: score that map alone for every device and k (no fine-tuning; prints, writes nothing).
 // --no-pseudo: adapt without the ridge pseudo-labels of the replay architectures (AdaptOptions).
 // The source model is loaded from the config's `output` when present, else trained and saved there.
 // Writes PREFIX.csv and PREFIX.md.
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -63,14 +67,14 @@ double mean(const std::vector<double>& v) {
 
 int main(int argc, char** argv) {
   try {
-    std::string config_path = "configs/rlm_nb201_lodo.yaml", out = "results/lodo_nb201";
+    std::string config_path = "configs/rlm_nb201_lodo.yaml", out = "results/lodo_nb201", conditioning;
     std::vector<std::string> devices = {"raspi4", "fpga", "pixel2", "silver_4210r", "titanxp_1"};
     std::vector<int64_t> shots = {10, 20, 50};
     int64_t test_n = 1000, steps = -1, replay = -1;
     double lr = -1, temperature = -1;
     int64_t samples = -1;
-    bool no_pseudo = false, ridge_only = false;
-    double ridge = -2;
+    bool no_pseudo = false, ridge_only = false, resume = false;
+    double ridge = -2, shot_share = -1;
     uint64_t seed = 0;
     for (int i = 1; i < argc; ++i) {
       auto next = [&](const char* flag) -> std::string {
@@ -98,8 +102,14 @@ int main(int argc, char** argv) {
         lr = std::stod(next("--lr"));
       } else if (!std::strcmp(argv[i], "--ridge")) {
         ridge = std::stod(next("--ridge"));
+      } else if (!std::strcmp(argv[i], "--conditioning")) {
+        conditioning = next("--conditioning");
+      } else if (!std::strcmp(argv[i], "--shot-share")) {
+        shot_share = std::stod(next("--shot-share"));
       } else if (!std::strcmp(argv[i], "--ridge-only")) {
         ridge_only = true;
+      } else if (!std::strcmp(argv[i], "--resume")) {
+        resume = true;
       } else if (!std::strcmp(argv[i], "--no-pseudo")) {
         no_pseudo = true;
       } else if (!std::strcmp(argv[i], "--out")) {
@@ -113,6 +123,7 @@ int main(int argc, char** argv) {
     auto config = predictor::load_rlm_config(config_path);
     if (samples >= 0) config.decode.samples = samples;
     if (temperature > 0) config.decode.temperature = temperature;
+    if (!conditioning.empty()) config.decode.conditioning = conditioning;
     predictor::configure_threads(0);
     auto space = spaces::make_space(config.space);
     for (const auto& d : devices)
@@ -172,11 +183,28 @@ int main(int argc, char** argv) {
       std::string init_from;
     };
     std::vector<Cell> cells;
+    if (resume && std::filesystem::exists(out + ".csv")) {
+      // Cells of an earlier (interrupted) run with the same --out: kept, and not run again.
+      Table done = Table::load(out + ".csv", {{"device", ColumnType::kText}, {"init_from", ColumnType::kText}});
+      for (size_t r = 0; r < done.rows(); ++r) {
+        Cell c{done.text(r, "device"), static_cast<int64_t>(done.number(r, "k")), done.number(r, "spearman_rho"),
+               done.number(r, "ridge_rho"), done.number(r, "source_rho_after"), done.number(r, "flops_rho"),
+               done.number(r, "init_rho"), done.number(r, "seconds"), done.text(r, "init_from")};
+        if (std::abs(done.number(r, "source_rho_before") - before) > 1e-4)
+          throw DataError(fmt::format("{}.csv:{}: source_rho_before {} differs from this source model's {:.6f}; "
+                                      "not the same run",
+                                      out, r + 2, done.number(r, "source_rho_before"), before));
+        cells.push_back(c);
+      }
+      fmt::print(stderr, "lodo: resuming with {} cells from {}.csv\n", cells.size(), out);
+    }
     for (const auto& d : devices) {
       const std::string target = "lat_ms_" + d;
       const auto test_truth = truth(test, target);
       const double flops_rho = predictor::spearman_rho(flops, test_truth);
       for (int64_t k : shots) {
+        if (std::any_of(cells.begin(), cells.end(), [&](const Cell& c) { return c.device == d && c.k == k; }))
+          continue;
         auto t0 = std::chrono::steady_clock::now();
         // k measured cells from the training split (seeded per device and k).
         std::vector<spaces::Genotype> pool = split.train;
@@ -206,6 +234,7 @@ int main(int argc, char** argv) {
         if (lr > 0) options.lr = lr;
         if (replay >= 0) options.replay = replay;
         if (ridge > -2) options.ridge = ridge;
+        if (shot_share > 0) options.shot_share = shot_share;
         fmt::print(stderr, "lodo: {} with {} shots\n", d, k);
         auto report = predictor::adapt_rlm(rlm, *space, pool, values, options);
         std::vector<std::string> all = source_targets;
@@ -234,7 +263,7 @@ int main(int argc, char** argv) {
                    "shots {:.3f}; source devices {:.4f})\n",
                    d, k, c.rho, c.ridge_rho, c.flops_rho, c.init_from, c.init_rho, report.ridge_fit_rho, c.old_rho);
         cells.push_back(c);
-        // Partial results survive an interruption.
+        // Partial results survive an interruption (--resume continues from them).
         std::string csv = "device,k,spearman_rho,ridge_rho,flops_rho,source_rho_after,source_rho_before,init_from,init_rho,"
             "seconds\n";
         for (const auto& x : cells)
@@ -256,35 +285,51 @@ int main(int argc, char** argv) {
         config.output, config.data.train_size, source_targets.size(), fmt::join(source_targets, ", "), test.size(),
         config.data.split_seed);
     for (int64_t k : shots) md += fmt::format(" k = {} |", k);
+    for (int64_t k : shots) md += fmt::format(" map alone, k = {} |", k);
     md += " FLOPs proxy | warm start (k = " + std::to_string(shots.front()) + ") |\n|---|";
-    for (size_t i = 0; i < shots.size(); ++i) md += "---|";
+    for (size_t i = 0; i < 2 * shots.size(); ++i) md += "---|";
     md += "---|---|\n";
-    std::vector<std::vector<double>> by_k(shots.size());
+    std::vector<std::vector<double>> by_k(shots.size()), map_by_k(shots.size());
+    double cell_seconds = 0;
+    for (const auto& c : cells) cell_seconds += c.seconds;
     std::vector<double> flops_all, after_all;
     for (const auto& d : devices) {
       md += fmt::format("| {} |", d);
       double f = 0;
-      std::string warm;
-      for (size_t i = 0; i < shots.size(); ++i)
+      std::string warm, maps;
+      for (size_t i = 0; i < shots.size(); ++i) {
+        const Cell* cell = nullptr;
         for (const auto& c : cells)
-          if (c.device == d && c.k == shots[i]) {
-            md += fmt::format(" {:.4f} |", c.rho);
-            by_k[i].push_back(c.rho);
-            after_all.push_back(c.old_rho);
-            f = c.flops_rho;
-            if (i == 0) warm = fmt::format("{} ({:.3f})", c.init_from.substr(7), c.init_rho);
-          }
+          if (c.device == d && c.k == shots[i]) cell = &c;
+        if (!cell) {  // not run (interrupted)
+          md += " |";
+          maps += " |";
+          continue;
+        }
+        md += fmt::format(" {:.4f} |", cell->rho);
+        maps += fmt::format(" {:.4f} |", cell->ridge_rho);
+        by_k[i].push_back(cell->rho);
+        map_by_k[i].push_back(cell->ridge_rho);
+        after_all.push_back(cell->old_rho);
+        f = cell->flops_rho;
+        if (i == 0) warm = fmt::format("{} ({:.3f})", cell->init_from.substr(7), cell->init_rho);
+      }
       flops_all.push_back(f);
-      md += fmt::format(" {:.4f} | {} |\n", f, warm);
+      md += maps + fmt::format(" {:.4f} | {} |\n", f, warm);
     }
     md += "| **mean** |";
     for (const auto& v : by_k) md += fmt::format(" **{:.4f}** |", mean(v));
+    for (const auto& v : map_by_k) md += fmt::format(" {:.4f} |", mean(v));
     md += fmt::format(" {:.4f} | |\n\n", mean(flops_all));
+    md += "Decoded: the adapted model's new target as `nas predict` serves it (median of the decode samples). "
+          "Map alone: the ridge pseudo-label map of adaptation (predictor::RidgeTransfer) applied to the source "
+          "model's predictions, for reference.\n\n";
     md += fmt::format(
         "Source devices' mean rho on the same cells: {:.4f} before adaptation, {:.4f} after (mean over the {} "
         "adapted models).\n\nHELP (Lee et al., NeurIPS 2021) reports a 10-shot mean of 0.932 on these five "
-        "devices (reported elsewhere, different split).\n\nWall time {:.1f} min.\n",
-        before, mean(after_all), cells.size(),
+        "devices (reported elsewhere, different split).\n\nAdaptation and scoring: {:.1f} min over the {} cells "
+        "(sum of the per-cell `seconds` of the CSV); this run's wall time {:.1f} min.\n",
+        before, mean(after_all), cells.size(), cell_seconds / 60.0, cells.size(),
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count() / 60.0);
     write_file_atomic(out + ".md", md);
     std::cout << md << fmt::format("wrote {0}.csv and {0}.md\n", out);

@@ -115,6 +115,8 @@ AdaptReport adapt_rlm(Rlm& rlm, const spaces::SearchSpace& space, const std::vec
     if (!std::isfinite(values[i]))
       throw ConfigError(fmt::format("adapt {}: value {} ({}) is not a finite number", options.target, i,
                                     space.format(shots[i])));
+  if (!(options.shot_share > 0.0 && options.shot_share < 1.0))
+    throw ConfigError(fmt::format("adapt {}: shot_share {} is not in (0, 1)", options.target, options.shot_share));
   const std::vector<std::string> old = rlm.config().data.targets;
   if (std::find(old.begin(), old.end(), options.target) != old.end())
     throw ConfigError(fmt::format("adapt: the model already predicts '{}'", options.target));
@@ -158,10 +160,12 @@ AdaptReport adapt_rlm(Rlm& rlm, const spaces::SearchSpace& space, const std::vec
   }
   rlm.add_target(options.target, report.init_from);
 
-  // Rows: the shots (repeated to about half of the rows) and the replay architectures.
+  // Rows: the shots (repeated to about shot_share of the rows) and the replay architectures.
   std::vector<ArchText> inputs;
   std::vector<std::vector<double>> rows;
-  const size_t repeats = std::max<size_t>(1, (replay.size() + shots.size() - 1) / shots.size());
+  const double share_ratio = options.shot_share / (1.0 - options.shot_share);
+  const size_t repeats = std::max<size_t>(
+      1, static_cast<size_t>(std::ceil(share_ratio * static_cast<double>(replay.size()) / shots.size() - 1e-9)));
   for (size_t r = 0; r < repeats; ++r)
     for (size_t i = 0; i < shots.size(); ++i) {
       inputs.push_back(shot_texts[i]);

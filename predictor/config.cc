@@ -60,6 +60,7 @@ void read_decode(Section& parent, DecodeOptions* d) {
   s.get("temperature", &d->temperature);
   s.get("batch_size", &d->batch_size);
   s.get("seed", &d->seed);
+  s.get("conditioning", &d->conditioning);
   s.finish();
 }
 
@@ -153,6 +154,8 @@ void validate_task(const RlmConfig& c, const std::string& source, const std::str
   require(c.decode.samples >= 0, source, prefix + "decode.samples", "must be >= 0 (0 = greedy)");
   require(c.decode.temperature > 0, source, prefix + "decode.temperature", "must be > 0");
   require(c.decode.batch_size > 0, source, prefix + "decode.batch_size", "must be > 0");
+  require(c.decode.conditioning == "sampled" || c.decode.conditioning == "median", source,
+          prefix + "decode.conditioning", "must be 'sampled' or 'median'");
   for (const auto& name : c.data.context) {
     const auto& known = computed_target_names();
     require(std::find(known.begin(), known.end(), name) != known.end(), source, prefix + "data.context",
@@ -293,8 +296,10 @@ std::string rlm_config_to_yaml(const RlmConfig& c) {
   train("finetune", c.finetune);
   out << YAML::Key << "decode" << YAML::Value << YAML::BeginMap << YAML::Key << "samples" << YAML::Value
       << c.decode.samples << YAML::Key << "temperature" << YAML::Value << c.decode.temperature << YAML::Key
-      << "batch_size" << YAML::Value << c.decode.batch_size << YAML::Key << "seed" << YAML::Value << c.decode.seed
-      << YAML::EndMap;
+      << "batch_size" << YAML::Value << c.decode.batch_size << YAML::Key << "seed" << YAML::Value << c.decode.seed;
+  if (c.decode.conditioning != "sampled")
+    out << YAML::Key << "conditioning" << YAML::Value << c.decode.conditioning;
+  out << YAML::EndMap;
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

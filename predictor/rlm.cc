@@ -432,7 +432,9 @@ std::vector<Prediction> Rlm::predict(const std::vector<ArchText>& inputs, const 
   const int64_t samples = greedy ? 1 : options.samples;
   const int64_t k = m.k();
   const int64_t vocab_size = m.vocab->size();
-  const int64_t full_vocab = m.config.model.tgt_vocab_size;
+  if (options.conditioning != "sampled" && options.conditioning != "median")
+    throw ConfigError(fmt::format("decode conditioning '{}': must be 'sampled' or 'median'", options.conditioning));
+  const bool median_conditioning = options.conditioning == "median" && slot.size() > 1;
   std::vector<Prediction> out(inputs.size());
   Rng rng(options.seed);
   for (size_t b = 0; b < inputs.size(); b += static_cast<size_t>(options.batch_size)) {
@@ -445,44 +447,21 @@ std::vector<Prediction> Rlm::predict(const std::vector<ArchText>& inputs, const 
     }
     const int64_t n = static_cast<int64_t>(e - b), rows = n * samples;
     Memory memory = m.model->encode(m.pad_batch(src, idx));
-    DecoderCache cache;
     std::vector<std::vector<double>> decoded(static_cast<size_t>(rows));  // per row: one value per target
     std::vector<std::vector<int>> number(static_cast<size_t>(rows));
-    int64_t pos = 0;
     auto token = torch::empty({rows}, torch::kLong);
-    torch::Tensor pending;  // logits of the first number token of target 0, when a context prefix ran
-    if (!context.empty()) {
-      // [ctx_0, its K number tokens, ctx_1, ..., target_0]: one teacher-forced pass per architecture.
-      const int64_t p = static_cast<int64_t>(context.size()) * (1 + k) + 1;
-      auto prefix = torch::empty({n, p}, torch::kLong);
-      auto pa = prefix.accessor<int64_t, 2>();
-      for (int64_t a = 0; a < n; ++a) {
-        int64_t col = 0;
-        for (size_t c = 0; c < context.size(); ++c) {
-          pa[a][col++] = m.target_token(context_slot[c]);
-          for (int id : m.vocab->encode_numbers({m.context_value(inputs[b + static_cast<size_t>(a)], context[c])}))
-            pa[a][col++] = id;
-        }
-        pa[a][col++] = m.target_token(slot[0]);
-      }
-      pending = m.model->decode_prefix(memory, samples, prefix.to(m.device), cache);
-      pos = p;
-    }
-    for (size_t j = 0; j < slot.size(); ++j) {
-      if (j > 0 || !pending.defined()) {
-        // The previous target's last number token is an input too (teacher forcing saw it there).
-        if (j > 0) m.model->decode_step(memory, samples, token.to(m.device), pos++, cache);
-        token.fill_(m.target_token(slot[j]));
-        pending = torch::Tensor();
-      }
+    // Samples one number (K constrained tokens) for every row and appends its value to decoded[row].
+    // `first`: logits of the first number token when a prefix pass already produced them; otherwise
+    // `token` holds the target token to feed at `pos`.
+    auto sample_number = [&](torch::Tensor first, int64_t& pos, DecoderCache& cache) {
       for (auto& nb : number) nb.clear();
+      std::vector<double> p(static_cast<size_t>(vocab_size));
       for (int64_t t = 0; t < k; ++t) {
-        auto logits = (t == 0 && pending.defined() ? pending
-                                                   : m.model->decode_step(memory, samples, token.to(m.device), pos++, cache))
+        auto logits = (t == 0 && first.defined() ? first
+                                                 : m.model->decode_step(memory, samples, token.to(m.device), pos++, cache))
                           .to(torch::kCPU, torch::kFloat);  // [R, V]
         auto acc = logits.accessor<float, 2>();
         auto next = token.accessor<int64_t, 1>();
-        std::vector<double> p(static_cast<size_t>(vocab_size));
         for (int64_t r = 0; r < rows; ++r) {
           auto mask = m.vocab->allowed_next_mask(number[r]);
           int best = -1;
@@ -511,9 +490,68 @@ std::vector<Prediction> Rlm::predict(const std::vector<ArchText>& inputs, const 
           number[r].push_back(best);
           next[r] = best;
         }
-        (void)full_vocab;
       }
       for (int64_t r = 0; r < rows; ++r) decoded[r].push_back(m.vocab->decode_numbers(number[r])[0]);
+    };
+    // Teacher-forced pass over [ctx_0, its K number tokens, ..., given targets with their values, next
+    // target's token] (one parallel decoder pass per architecture, repeated per sample): the context
+    // values, then per architecture the values of the first `given` targets in `given_values[a]`.
+    // Returns the logits of the next target's first number token; `pos` continues after the prefix.
+    auto prefix_pass = [&](const std::vector<std::vector<double>>& given_values, size_t given, size_t next_slot,
+                           int64_t& pos, DecoderCache& cache) {
+      const int64_t p = static_cast<int64_t>(context.size() + given) * (1 + k) + 1;
+      auto prefix = torch::empty({n, p}, torch::kLong);
+      auto pa = prefix.accessor<int64_t, 2>();
+      for (int64_t a = 0; a < n; ++a) {
+        int64_t col = 0;
+        auto put = [&](size_t target_slot, double value) {
+          pa[a][col++] = m.target_token(target_slot);
+          for (int id : m.vocab->encode_numbers({value})) pa[a][col++] = id;
+        };
+        for (size_t c = 0; c < context.size(); ++c)
+          put(context_slot[c], m.context_value(inputs[b + static_cast<size_t>(a)], context[c]));
+        for (size_t j = 0; j < given; ++j) put(slot[j], given_values[static_cast<size_t>(a)][j]);
+        pa[a][col++] = m.target_token(next_slot);
+      }
+      pos = p;
+      return m.model->decode_prefix(memory, samples, prefix.to(m.device), cache);
+    };
+    if (median_conditioning) {
+      // Target j sees the medians of targets 0..j-1 (a fresh teacher-forced prefix per target).
+      std::vector<std::vector<double>> medians(static_cast<size_t>(n));
+      for (size_t j = 0; j < slot.size(); ++j) {
+        DecoderCache cache;
+        int64_t pos = 0;
+        torch::Tensor first;
+        if (context.empty() && j == 0)
+          token.fill_(m.target_token(slot[0]));
+        else
+          first = prefix_pass(medians, j, slot[j], pos, cache);
+        sample_number(first, pos, cache);
+        for (int64_t a = 0; a < n; ++a) {
+          std::vector<double> vals;
+          for (int64_t s = 0; s < samples; ++s) vals.push_back(decoded[a * samples + s][j]);
+          medians[static_cast<size_t>(a)].push_back(quantile(vals, 0.5));
+        }
+      }
+    } else {
+      // Each sample continues its own sampled values: one decoder cache for the whole sequence.
+      DecoderCache cache;
+      int64_t pos = 0;
+      torch::Tensor first;
+      if (!context.empty())
+        first = prefix_pass({}, 0, slot[0], pos, cache);
+      else
+        token.fill_(m.target_token(slot[0]));
+      for (size_t j = 0; j < slot.size(); ++j) {
+        if (j > 0) {
+          // The previous target's last number token is an input too (teacher forcing saw it there).
+          m.model->decode_step(memory, samples, token.to(m.device), pos++, cache);
+          token.fill_(m.target_token(slot[j]));
+          first = torch::Tensor();
+        }
+        sample_number(first, pos, cache);
+      }
     }
     for (int64_t a = 0; a < n; ++a) {
       Prediction& pr = out[b + static_cast<size_t>(a)];

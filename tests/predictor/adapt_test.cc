@@ -134,6 +134,11 @@ TEST_F(AdaptTest, AddsTheNewTargetAfterTheOldOnesAndKeepsThem) {
   std::vector<double> bad = cells_.eyeriss;
   bad[3] = std::nan("");
   EXPECT_THROW(adapt_rlm(loaded, *space_, cells_.archs, bad, other), ConfigError);
+  for (double share : {0.0, 1.0, -0.5}) {
+    AdaptOptions shares = other;
+    shares.shot_share = share;
+    EXPECT_THROW(adapt_rlm(loaded, *space_, cells_.archs, cells_.eyeriss, shares), ConfigError) << share;
+  }
 }
 
 // The pseudo-label map on real latencies: with the true latencies of three known devices standing in for

@@ -252,6 +252,55 @@ TEST(RlmTest, ContextTargetsAreGivenExactlyAndConditionThePrediction) {
   EXPECT_EQ(own.size(), f.texts.size());
 }
 
+// decode.conditioning = median: target j is decoded after a teacher-forced prefix of the medians of the
+// targets before it. With one greedy path the median is that path, so both modes must agree exactly
+// (with and without context targets); with sampling every target still gets valid quantiles.
+TEST(RlmTest, MedianConditioningMatchesGreedyPathAndKeepsQuantilesValid) {
+  Fixture f = real_cells(8);
+  for (bool with_context : {false, true}) {
+    RlmConfig config = tiny_config();
+    if (with_context) config.data.context = {"depth_max", "depth_min"};
+    Rlm rlm(config, tokenizer_for(f));
+    TrainOptions few = config.finetune;
+    few.steps = 60;
+    rlm.train(f.texts, f.values, kTargets, few, "median");
+    DecodeOptions greedy;
+    greedy.samples = 0;
+    greedy.batch_size = 3;
+    auto sampled = rlm.predict(f.texts, kTargets, greedy);
+    greedy.conditioning = "median";
+    auto median = rlm.predict(f.texts, kTargets, greedy);
+    for (size_t i = 0; i < f.texts.size(); ++i) EXPECT_EQ(sampled[i].median, median[i].median) << "cell " << i;
+    DecodeOptions hot;
+    hot.samples = 8;
+    hot.temperature = 2.0;
+    hot.conditioning = "median";
+    auto pred = rlm.predict(f.texts, kTargets, hot);
+    for (const auto& p : pred)
+      for (size_t j = 0; j < kTargets.size(); ++j) {
+        EXPECT_TRUE(std::isfinite(p.median[j]));
+        EXPECT_LE(p.p10[j], p.median[j]);
+        EXPECT_LE(p.median[j], p.p90[j]);
+      }
+  }
+  // The setting round-trips through a checkpoint's YAML; an unknown one is refused by name.
+  RlmConfig config = tiny_config();
+  config.decode.conditioning = "median";
+  EXPECT_EQ(parse_rlm_config(rlm_config_to_yaml(config), "round.yaml").decode.conditioning, "median");
+  try {
+    parse_rlm_config("data: {table: nb201.csv, targets: [acc_cifar10]}\ndecode: {conditioning: mean}\n", "c.yaml");
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("c.yaml: decode.conditioning: must be 'sampled' or 'median'"),
+              std::string::npos)
+        << e.what();
+  }
+  Rlm rlm(config, tokenizer_for(f));
+  DecodeOptions bad;
+  bad.conditioning = "joint";
+  EXPECT_THROW(rlm.predict(f.texts, kTargets, bad), ConfigError);
+}
+
 TEST(RlmTest, TextsLongerThanMaxLengthAreAnErrorNotTruncated) {
   Fixture f = real_cells(2);
   RlmConfig config = tiny_config();
