@@ -133,6 +133,7 @@ TrainReport GinBaseline::fit(const std::vector<ArchGraph>& graphs,
                               const std::vector<std::vector<double>>& values) {
   auto& m = *impl_;
   const auto& o = m.options;
+  ScopedThreads threads(o.threads);
   NAS_CHECK(!graphs.empty() && graphs.size() == values.size(),
             "need matching non-empty data ({} graphs, {} rows)", graphs.size(), values.size());
   NAS_CHECK(o.hidden > 0 && o.layers > 0 && o.batch_size > 0 && o.epochs > 0 && o.max_steps > 0,
@@ -235,6 +236,7 @@ TrainReport GinBaseline::fit(const std::vector<ArchGraph>& graphs,
 std::vector<std::vector<double>> GinBaseline::predict(const std::vector<ArchGraph>& graphs) const {
   auto& m = *impl_;
   NAS_CHECK(m.net, "GinBaseline::predict() before fit()");
+  ScopedThreads threads(m.options.threads);
   torch::NoGradGuard no_grad;
   std::vector<std::vector<double>> result;
   result.reserve(graphs.size());

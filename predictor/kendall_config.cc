@@ -65,7 +65,9 @@ void read_gin(YamlSection& top, GinOptions* g) {
   s.get("batch_size", &g->batch_size);
   s.get("lr", &g->lr);
   s.get("weight_decay", &g->weight_decay);
+  s.get("threads", &g->threads);
   s.finish();
+  s.require(g->threads >= 0, "threads", "must be >= 0 (0 = the process setting)");
   const std::vector<std::pair<const char*, int64_t>> positive = {{"hidden", g->hidden},
                                                                  {"layers", g->layers},
                                                                  {"epochs", g->epochs},

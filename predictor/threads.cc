@@ -23,4 +23,12 @@ int configure_threads(int threads) {
   return threads;
 }
 
+ScopedThreads::ScopedThreads(int threads) : previous_(torch::get_num_threads()) {
+  if (threads > 0 && threads != previous_) torch::set_num_threads(threads);
+}
+
+ScopedThreads::~ScopedThreads() {
+  if (torch::get_num_threads() != previous_) torch::set_num_threads(previous_);
+}
+
 }  // namespace nas::predictor
