@@ -175,6 +175,12 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "lodo: scoring the source RLM on {} test cells\n", test.size());
     const auto source_pred = source.predict(texts, source_targets, config.decode);
     const double before = source_rho(source_pred);
+    // Spearman rho on the test cells of a pseudo-label map applied to the source model's predictions.
+    auto map_rho = [&](const predictor::RidgeTransfer& map, const std::vector<double>& test_truth) {
+      std::vector<double> r;
+      for (size_t i = 0; i < test.size(); ++i) r.push_back(map.predict(source_pred[i], texts[i]));
+      return predictor::spearman_rho(r, test_truth);
+    };
 
     struct Cell {
       std::string device;
@@ -218,10 +224,8 @@ int main(int argc, char** argv) {
           auto shot_pred = source.predict(shot_texts, source_targets, config.decode);
           auto map = predictor::RidgeTransfer::fit(shot_pred, shot_texts, values, source_pred, texts,
                                                    ridge > -2 ? ridge : predictor::AdaptOptions().ridge);
-          std::vector<double> r;
-          for (size_t i = 0; i < test.size(); ++i) r.push_back(map.predict(source_pred[i], texts[i]));
-          fmt::print("ridge-only {} k={}: rho {:.4f} (lambda {}; FLOPs {:.4f})\n", d, k,
-                     predictor::spearman_rho(r, test_truth), map.lambda(), flops_rho);
+          fmt::print("ridge-only {} k={}: rho {:.4f} (lambda {}; FLOPs {:.4f})\n", d, k, map_rho(map, test_truth),
+                     map.lambda(), flops_rho);
           continue;
         }
         predictor::Rlm rlm = predictor::Rlm::load(config.output);
@@ -243,12 +247,7 @@ int main(int argc, char** argv) {
         std::vector<double> pred;
         for (const auto& x : p) pred.push_back(x.median.back());
         // The pseudo-label map alone (ridge on the source model's predictions), on the same test cells.
-        double ridge_rho = std::nan("");
-        if (report.transfer.fitted()) {
-          std::vector<double> r;
-          for (size_t i = 0; i < test.size(); ++i) r.push_back(report.transfer.predict(source_pred[i], texts[i]));
-          ridge_rho = predictor::spearman_rho(r, test_truth);
-        }
+        const double ridge_rho = report.transfer.fitted() ? map_rho(report.transfer, test_truth) : std::nan("");
         Cell c{d,
                k,
                predictor::spearman_rho(pred, test_truth),

@@ -33,25 +33,27 @@ RidgeTransfer RidgeTransfer::fit(const std::vector<Prediction>& shot_pred, const
     throw ConfigError(fmt::format("ridge transfer: pool of {} predictions and {} texts", pool_pred.size(),
                                   pool_texts.size()));
   RidgeTransfer t;
-  const auto n_pool = static_cast<Eigen::Index>(pool_pred.size());
   const auto d = static_cast<Eigen::Index>(t.features(pool_pred[0], pool_texts[0]).size());
-  Eigen::MatrixXd pool(n_pool, d);
-  for (Eigen::Index i = 0; i < n_pool; ++i) {
-    auto f = t.features(pool_pred[static_cast<size_t>(i)], pool_texts[static_cast<size_t>(i)]);
-    if (static_cast<Eigen::Index>(f.size()) != d) throw ConfigError("ridge transfer: pool rows differ in length");
-    for (Eigen::Index j = 0; j < d; ++j) pool(i, j) = f[static_cast<size_t>(j)];
-  }
+  // One feature row per architecture: [preds.size(), d].
+  auto feature_rows = [&](const std::vector<Prediction>& preds, const std::vector<ArchText>& texts,
+                          const char* what) {
+    Eigen::MatrixXd rows(static_cast<Eigen::Index>(preds.size()), d);
+    for (size_t i = 0; i < preds.size(); ++i) {
+      auto f = t.features(preds[i], texts[i]);
+      if (static_cast<Eigen::Index>(f.size()) != d)
+        throw ConfigError(
+            fmt::format("ridge transfer: a {} row has {} features, the first pool row {}", what, f.size(), d));
+      for (Eigen::Index j = 0; j < d; ++j) rows(static_cast<Eigen::Index>(i), j) = f[static_cast<size_t>(j)];
+    }
+    return rows;
+  };
+  const Eigen::MatrixXd pool = feature_rows(pool_pred, pool_texts, "pool");
   Eigen::RowVectorXd mu = pool.colwise().mean();
   Eigen::RowVectorXd sd = ((pool.rowwise() - mu).array().square().colwise().mean()).sqrt().max(1e-9);
   const auto n = static_cast<Eigen::Index>(values.size());
-  Eigen::MatrixXd x(n, d);
+  const Eigen::MatrixXd x = (feature_rows(shot_pred, shot_texts, "shot").rowwise() - mu).array().rowwise() / sd.array();
   Eigen::VectorXd y(n);
-  for (Eigen::Index i = 0; i < n; ++i) {
-    auto f = t.features(shot_pred[static_cast<size_t>(i)], shot_texts[static_cast<size_t>(i)]);
-    if (static_cast<Eigen::Index>(f.size()) != d) throw ConfigError("ridge transfer: shot rows differ from the pool");
-    for (Eigen::Index j = 0; j < d; ++j) x(i, j) = (f[static_cast<size_t>(j)] - mu(j)) / sd(j);
-    y(i) = std::log(std::max(values[static_cast<size_t>(i)], 1e-9));
-  }
+  for (Eigen::Index i = 0; i < n; ++i) y(i) = std::log(std::max(values[static_cast<size_t>(i)], 1e-9));
   Eigen::RowVectorXd x_mean = x.colwise().mean();
   const double y_mean = y.mean();
   Eigen::MatrixXd xc = x.rowwise() - x_mean;

@@ -154,8 +154,8 @@ void validate_task(const RlmConfig& c, const std::string& source, const std::str
   require(c.decode.samples >= 0, source, prefix + "decode.samples", "must be >= 0 (0 = greedy)");
   require(c.decode.temperature > 0, source, prefix + "decode.temperature", "must be > 0");
   require(c.decode.batch_size > 0, source, prefix + "decode.batch_size", "must be > 0");
-  require(c.decode.conditioning == "sampled" || c.decode.conditioning == "median", source,
-          prefix + "decode.conditioning", "must be 'sampled' or 'median'");
+  require(is_decode_conditioning(c.decode.conditioning), source, prefix + "decode.conditioning",
+          "must be 'sampled' or 'median'");
   for (const auto& name : c.data.context) {
     const auto& known = computed_target_names();
     require(std::find(known.begin(), known.end(), name) != known.end(), source, prefix + "data.context",

@@ -38,6 +38,9 @@ struct DecodeOptions {
   std::string conditioning = "sampled";
 };
 
+// Whether `name` is a DecodeOptions::conditioning value ("sampled" or "median").
+inline bool is_decode_conditioning(const std::string& name) { return name == "sampled" || name == "median"; }
+
 // Loss curve of one training phase (the RLM's train(), the GIN baseline's fit()).
 struct TrainReport {
   int64_t steps = 0;

@@ -432,7 +432,7 @@ std::vector<Prediction> Rlm::predict(const std::vector<ArchText>& inputs, const 
   const int64_t samples = greedy ? 1 : options.samples;
   const int64_t k = m.k();
   const int64_t vocab_size = m.vocab->size();
-  if (options.conditioning != "sampled" && options.conditioning != "median")
+  if (!is_decode_conditioning(options.conditioning))
     throw ConfigError(fmt::format("decode conditioning '{}': must be 'sampled' or 'median'", options.conditioning));
   const bool median_conditioning = options.conditioning == "median" && slot.size() > 1;
   std::vector<Prediction> out(inputs.size());
@@ -450,6 +450,12 @@ std::vector<Prediction> Rlm::predict(const std::vector<ArchText>& inputs, const 
     std::vector<std::vector<double>> decoded(static_cast<size_t>(rows));  // per row: one value per target
     std::vector<std::vector<int>> number(static_cast<size_t>(rows));
     auto token = torch::empty({rows}, torch::kLong);
+    // The decoded values of target j over architecture a's samples.
+    auto sample_values = [&](int64_t a, size_t j) {
+      std::vector<double> vals;
+      for (int64_t s = 0; s < samples; ++s) vals.push_back(decoded[static_cast<size_t>(a * samples + s)][j]);
+      return vals;
+    };
     // Samples one number (K constrained tokens) for every row and appends its value to decoded[row].
     // `first`: logits of the first number token when a prefix pass already produced them; otherwise
     // `token` holds the target token to feed at `pos`.
@@ -528,11 +534,7 @@ std::vector<Prediction> Rlm::predict(const std::vector<ArchText>& inputs, const 
         else
           first = prefix_pass(medians, j, slot[j], pos, cache);
         sample_number(first, pos, cache);
-        for (int64_t a = 0; a < n; ++a) {
-          std::vector<double> vals;
-          for (int64_t s = 0; s < samples; ++s) vals.push_back(decoded[a * samples + s][j]);
-          medians[static_cast<size_t>(a)].push_back(quantile(vals, 0.5));
-        }
+        for (int64_t a = 0; a < n; ++a) medians[static_cast<size_t>(a)].push_back(quantile(sample_values(a, j), 0.5));
       }
     } else {
       // Each sample continues its own sampled values: one decoder cache for the whole sequence.
@@ -556,8 +558,7 @@ std::vector<Prediction> Rlm::predict(const std::vector<ArchText>& inputs, const 
     for (int64_t a = 0; a < n; ++a) {
       Prediction& pr = out[b + static_cast<size_t>(a)];
       for (size_t j = 0; j < slot.size(); ++j) {
-        std::vector<double> vals;
-        for (int64_t s = 0; s < samples; ++s) vals.push_back(decoded[a * samples + s][j]);
+        const std::vector<double> vals = sample_values(a, j);
         pr.median.push_back(quantile(vals, 0.5));
         pr.mean.push_back(std::accumulate(vals.begin(), vals.end(), 0.0) / static_cast<double>(vals.size()));
         pr.p10.push_back(quantile(vals, 0.1));
