@@ -1,6 +1,8 @@
 // Subcommands of the regression language model: train, predict, eval.
 
+#include <cmath>
 #include <iostream>
+#include <limits>
 #include <memory>
 
 #include <fmt/format.h>
@@ -55,6 +57,7 @@ void add_predict(CLI::App& app) {
     std::string checkpoint, space, arch, archs, onnx, dataset, device;
     std::vector<std::string> targets;
     int64_t samples = -1;
+    double bound_margin = std::numeric_limits<double>::quiet_NaN();
     double temperature = 0;
     bool greedy = false, json = false;
   };
@@ -70,6 +73,9 @@ void add_predict(CLI::App& app) {
   cmd->add_option("--targets", o->targets, "targets to decode, in order (default: the checkpoint's task)")
       ->delimiter(',');
   cmd->add_option("--samples", o->samples, "constrained samples per target (default: the checkpoint's)");
+  cmd->add_option("--bound-margin", o->bound_margin,
+                  "value bounds: training range widened by this fraction on each side; < 0 = unbounded "
+                  "(default: the config's decode.bound_margin)");
   cmd->add_option("--temperature", o->temperature, "sampling temperature (default: the checkpoint's)");
   cmd->add_flag("--greedy", o->greedy, "greedy decoding (fast; p10 = p90 = median)");
   cmd->add_option("--device", o->device, "cpu or cuda[:N]");
@@ -86,6 +92,7 @@ void add_predict(CLI::App& app) {
     if (o->samples >= 0) decode.samples = o->samples;
     if (o->temperature > 0) decode.temperature = o->temperature;
     if (o->greedy) decode.samples = 0;
+    if (!std::isnan(o->bound_margin)) decode.bound_margin = o->bound_margin;
     std::vector<std::string> names;
     std::vector<predictor::ArchText> inputs;
     if (!o->onnx.empty()) {
@@ -133,6 +140,7 @@ void add_eval(CLI::App& app) {
   struct Opts {
     std::string checkpoint, config, output, device;
     int64_t samples = -1;
+    double bound_margin = std::numeric_limits<double>::quiet_NaN();
     double temperature = 0;
     bool greedy = false, no_mlp = false;
   };
@@ -140,6 +148,9 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--checkpoint", o->checkpoint, "checkpoint directory")->required();
   cmd->add_option("--config", o->config, "config whose data split to score (default: the checkpoint's)");
   cmd->add_option("--samples", o->samples, "constrained samples per target (default: the config's decode.samples)");
+  cmd->add_option("--bound-margin", o->bound_margin,
+                  "value bounds: training range widened by this fraction on each side; < 0 = unbounded "
+                  "(default: the config's decode.bound_margin)");
   cmd->add_option("--temperature", o->temperature, "sampling temperature (default: the config's)");
   cmd->add_flag("--greedy", o->greedy, "greedy decoding (one argmax path per target)");
   cmd->add_flag("--no-mlp", o->no_mlp, "skip the one-hot MLP baseline");
@@ -152,6 +163,7 @@ void add_eval(CLI::App& app) {
     if (o->samples >= 0) config.decode.samples = o->samples;
     if (o->temperature > 0) config.decode.temperature = o->temperature;
     if (o->greedy) config.decode.samples = 0;
+    if (!std::isnan(o->bound_margin)) config.decode.bound_margin = o->bound_margin;
     if (o->no_mlp) config.mlp_baseline = false;
     auto space = spaces::make_space(config.space);
     auto split = predictor::load_split(config, *space);

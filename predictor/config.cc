@@ -1,6 +1,7 @@
 #include "predictor/config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include <fmt/format.h>
@@ -61,6 +62,7 @@ void read_decode(Section& parent, DecodeOptions* d) {
   s.get("batch_size", &d->batch_size);
   s.get("seed", &d->seed);
   s.get("conditioning", &d->conditioning);
+  s.get("bound_margin", &d->bound_margin);
   s.finish();
 }
 
@@ -156,6 +158,8 @@ void validate_task(const RlmConfig& c, const std::string& source, const std::str
   require(c.decode.batch_size > 0, source, prefix + "decode.batch_size", "must be > 0");
   require(is_decode_conditioning(c.decode.conditioning), source, prefix + "decode.conditioning",
           "must be 'sampled' or 'median'");
+  require(std::isfinite(c.decode.bound_margin), source, prefix + "decode.bound_margin",
+          "must be a number (< 0 = unbounded decoding)");
   for (const auto& name : c.data.context) {
     const auto& known = computed_target_names();
     require(std::find(known.begin(), known.end(), name) != known.end(), source, prefix + "data.context",
@@ -296,7 +300,8 @@ std::string rlm_config_to_yaml(const RlmConfig& c) {
   train("finetune", c.finetune);
   out << YAML::Key << "decode" << YAML::Value << YAML::BeginMap << YAML::Key << "samples" << YAML::Value
       << c.decode.samples << YAML::Key << "temperature" << YAML::Value << c.decode.temperature << YAML::Key
-      << "batch_size" << YAML::Value << c.decode.batch_size << YAML::Key << "seed" << YAML::Value << c.decode.seed;
+      << "batch_size" << YAML::Value << c.decode.batch_size << YAML::Key << "seed" << YAML::Value << c.decode.seed
+      << YAML::Key << "bound_margin" << YAML::Value << c.decode.bound_margin;
   if (c.decode.conditioning != "sampled")
     out << YAML::Key << "conditioning" << YAML::Value << c.decode.conditioning;
   out << YAML::EndMap;

@@ -28,7 +28,35 @@ double decimal_value(long long mantissa, int exponent) {
   return std::strtod(text.c_str(), nullptr);
 }
 
+// m * 10^e, equal to decimal_value(m, e) for m < 2^53: for |e| <= 22 both m and 10^|e| are exact
+// doubles, so one IEEE multiplication or division is correctly rounded, as strtod is.
+double scaled(long long mantissa, int exponent) {
+  static constexpr double kPow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  const double m = static_cast<double>(mantissa);
+  if (exponent >= 0 && exponent <= 22) return m * kPow10[exponent];
+  if (exponent < 0 && exponent >= -22) return m / kPow10[-exponent];
+  return decimal_value(mantissa, exponent);
+}
+
 }  // namespace
+
+std::vector<int> NumberCodec::allowed_next_within(const std::vector<int>& prefix, const ValueBounds& bounds) const {
+  if (!bounds.bounded()) return allowed_next_indices(prefix);
+  if (std::isnan(bounds.lo) || std::isnan(bounds.hi) || bounds.lo > bounds.hi)
+    throw DataError(fmt::format("number value bounds [{:g}, {:g}] are not an interval", bounds.lo, bounds.hi));
+  if (!can_complete_within(prefix, bounds))
+    throw DataError(fmt::format("number token prefix '{}' cannot be completed within [{:g}, {:g}]",
+                                describe(*this, prefix), bounds.lo, bounds.hi));
+  std::vector<int> out;
+  std::vector<int> next = prefix;
+  next.push_back(0);
+  for (int t : allowed_next_indices(prefix)) {
+    next.back() = t;
+    if (can_complete_within(next, bounds)) out.push_back(t);
+  }
+  return out;
+}
 
 std::vector<std::string> NumberCodec::allowed_next(const std::vector<std::string>& prefix) const {
   std::vector<int> indices;
@@ -168,6 +196,52 @@ std::vector<int> P10Codec::allowed_next_indices(const std::vector<int>& prefix) 
   return out;
 }
 
+bool P10Codec::mantissa_range_within(long long lo, long long hi, int e, double min_mag, double max_mag) const {
+  if (!(min_mag <= max_mag)) return false;
+  if (scaled(hi, e) < min_mag || scaled(lo, e) > max_mag) return false;
+  // Smallest m in [lo, hi] with m * 10^e >= min_mag (the decoded value is monotone in m): a guess from
+  // one division, then exact steps (at most a few, as the guess is off by rounding only).
+  long long g = lo;
+  if (scaled(lo, e) < min_mag) {
+    const double guess = min_mag / std::pow(10.0, e);
+    g = guess >= static_cast<double>(hi) ? hi : std::max(lo, static_cast<long long>(std::ceil(guess)));
+    while (g > lo && scaled(g - 1, e) >= min_mag) --g;
+    while (g < hi && scaled(g, e) < min_mag) ++g;
+  }
+  const double v = scaled(g, e);
+  return v >= min_mag && v <= max_mag;
+}
+
+bool P10Codec::can_complete_within(const std::vector<int>& prefix, const ValueBounds& bounds) const {
+  const int bad = first_illegal_position(prefix);
+  if (bad >= 0) {
+    throw DataError(
+        fmt::format("number token prefix '{}': illegal token at position {}", describe(*this, prefix), bad));
+  }
+  const int d = options_.num_digits;
+  const int r = options_.exponent_range;
+  const bool zero_within = bounds.lo <= 0.0 && 0.0 <= bounds.hi;
+  // Completions with the given sign: zero, or magnitudes m * 10^e in [min_mag, max_mag].
+  auto with_sign = [&](bool negative) {
+    const double min_mag = negative ? -bounds.hi : bounds.lo;
+    const double max_mag = negative ? -bounds.lo : bounds.hi;
+    const int given = prefix.size() > 1 ? std::min(static_cast<int>(prefix.size()) - 1, d) : 0;
+    if (given >= 1 && prefix[1] == digit_index(0)) return zero_within;
+    long long lo = 0, span = 1;
+    for (int i = 1; i <= given; ++i) lo = lo * 10 + (prefix[static_cast<size_t>(i)] - digit_index(0));
+    for (int i = given; i < d; ++i) lo *= 10, span *= 10;
+    long long hi = lo + span - 1;
+    if (given == 0) lo = span / 10;  // d1 != 0 for a non-zero number
+    if (static_cast<int>(prefix.size()) == d + 2)
+      return mantissa_range_within(lo, hi, prefix.back() - exponent_index(0), min_mag, max_mag);
+    for (int e = -r; e <= r; ++e)
+      if (mantissa_range_within(lo, hi, e, min_mag, max_mag)) return true;
+    return given == 0 && zero_within;
+  };
+  if (prefix.empty()) return with_sign(false) || with_sign(true);
+  return with_sign(prefix[0] == kMinus);
+}
+
 std::vector<int> P10Codec::make_indices(bool negative, long long mantissa, int exponent) const {
   std::vector<int> out;
   out.reserve(static_cast<size_t>(tokens_per_number()));
@@ -272,7 +346,7 @@ std::vector<int> NumberVocab::to_codec(const std::vector<int>& ids, size_t begin
   return out;
 }
 
-std::vector<int> NumberVocab::allowed_next_ids(const std::vector<int>& prefix_ids) const {
+std::vector<int> NumberVocab::allowed_next_ids(const std::vector<int>& prefix_ids, const ValueBounds& bounds) const {
   const size_t start = !prefix_ids.empty() && prefix_ids[0] == kStartId ? 1 : 0;
   const size_t k = static_cast<size_t>(tokens_per_number());
   const size_t n = prefix_ids.size() - start;
@@ -284,14 +358,15 @@ std::vector<int> NumberVocab::allowed_next_ids(const std::vector<int>& prefix_id
           fmt::format("decoder ids: illegal number token at position {}", begin + static_cast<size_t>(bad)));
     }
   }
-  std::vector<int> out = codec_->allowed_next_indices(to_codec(prefix_ids, current, prefix_ids.size()));
+  std::vector<int> out = codec_->allowed_next_within(to_codec(prefix_ids, current, prefix_ids.size()), bounds);
   for (int& i : out) i += kFirstNumberId;
   return out;
 }
 
-std::vector<unsigned char> NumberVocab::allowed_next_mask(const std::vector<int>& prefix_ids) const {
+std::vector<unsigned char> NumberVocab::allowed_next_mask(const std::vector<int>& prefix_ids,
+                                                          const ValueBounds& bounds) const {
   std::vector<unsigned char> mask(static_cast<size_t>(size()), 0);
-  for (int i : allowed_next_ids(prefix_ids)) mask[static_cast<size_t>(i)] = 1;
+  for (int i : allowed_next_ids(prefix_ids, bounds)) mask[static_cast<size_t>(i)] = 1;
   return mask;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <limits>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -11,6 +12,18 @@ namespace nas::predictor {
 enum class OutOfRange {
   kClamp,  // to the nearest representable value: +-max for overflow, 0 or +-min_positive for underflow
   kThrow,  // throw nas::DataError naming the value and the range
+};
+
+// The closed interval [lo, hi] a decoded number must lie in: constrained decoding with value bounds,
+// e.g. a target's training range widened by a margin (predictor/rlm.h, DecodeOptions::bound_margin), so
+// that sampling cannot produce a value the model never had evidence for (an accuracy of 99.9 % on a
+// benchmark whose best cell has 94.4 %). The default is unbounded.
+struct ValueBounds {
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
+  bool bounded() const {
+    return lo > -std::numeric_limits<double>::infinity() || hi < std::numeric_limits<double>::infinity();
+  }
 };
 
 // Turns one number into a fixed number of decoder tokens and back, with a grammar telling which tokens
@@ -39,6 +52,17 @@ class NumberCodec {
   // -1 if `indices` (at most K of them) is a legal prefix of a number (a complete number when size K),
   // else the position of the first token that breaks the grammar (or of the first index out of range).
   virtual int first_illegal_position(const std::vector<int>& indices) const = 0;
+  // Whether some legal completion of the legal prefix `prefix` (size <= K; a complete number is its own
+  // only completion) decodes to a value in [bounds.lo, bounds.hi]. Exact: it tests the values decode
+  // would return, not an approximation of them. Throws nas::DataError if `prefix` is not legal.
+  virtual bool can_complete_within(const std::vector<int>& prefix, const ValueBounds& bounds) const = 0;
+
+  // allowed_next_indices(prefix) restricted to the tokens after which can_complete_within(bounds) still
+  // holds: the "legal next tokens" of the grammar intersected with the interval. If the prefix itself can
+  // be completed within the bounds, the result is never empty, so decoding that starts from a prefix
+  // for which can_complete_within({}, bounds) holds always ends inside [lo, hi]. Throws nas::DataError if
+  // the prefix is illegal or cannot be completed within the bounds.
+  std::vector<int> allowed_next_within(const std::vector<int>& prefix, const ValueBounds& bounds) const;
 
   // String forms of the above ("<+>" etc.). Unknown token strings throw nas::DataError.
   std::vector<std::string> allowed_next(const std::vector<std::string>& prefix) const;
@@ -93,6 +117,7 @@ class P10Codec final : public NumberCodec {
   std::vector<int> encode_indices(double value) const override;
   double decode_indices(const std::vector<int>& indices) const override;
   int first_illegal_position(const std::vector<int>& indices) const override;
+  bool can_complete_within(const std::vector<int>& prefix, const ValueBounds& bounds) const override;
 
   const P10Options& options() const { return options_; }
   // Largest and smallest non-zero representable magnitudes: 9.999e13 and 1e-7 by default.
@@ -107,6 +132,9 @@ class P10Codec final : public NumberCodec {
 
  private:
   std::vector<int> make_indices(bool negative, long long mantissa, int exponent) const;
+  // Whether some mantissa m in [lo, hi] (10^(D-1) <= lo <= hi < 10^D) with exponent e decodes to a
+  // magnitude in [min_mag, max_mag].
+  bool mantissa_range_within(long long lo, long long hi, int e, double min_mag, double max_mag) const;
 
   P10Options options_;
   std::vector<std::string> tokens_;
@@ -139,10 +167,13 @@ class NumberVocab {
   // Ids allowed after `prefix_ids`, ascending. prefix_ids holds the number tokens decoded so far after
   // <s> (a leading <s> is tolerated and ignored), possibly covering several complete numbers: the
   // grammar applies to the current (last, incomplete) number at position prefix.size() % K, and all
-  // earlier numbers must be legal. Throws nas::DataError if the prefix is not legal.
-  std::vector<int> allowed_next_ids(const std::vector<int>& prefix_ids) const;
+  // earlier numbers must be legal. `bounds` restricts the current number to [lo, hi]
+  // (NumberCodec::allowed_next_within). Throws nas::DataError if the prefix is not legal or cannot be
+  // completed within the bounds.
+  std::vector<int> allowed_next_ids(const std::vector<int>& prefix_ids, const ValueBounds& bounds = {}) const;
   // Same as a mask of size() entries (1 = allowed), for building a logits mask.
-  std::vector<unsigned char> allowed_next_mask(const std::vector<int>& prefix_ids) const;
+  std::vector<unsigned char> allowed_next_mask(const std::vector<int>& prefix_ids,
+                                               const ValueBounds& bounds = {}) const;
 
   // T values -> T*K ids (without <s>). Follows the codec's OutOfRange policy; NaN/inf throw.
   std::vector<int> encode_numbers(const std::vector<double>& values) const;

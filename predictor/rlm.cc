@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <optional>
 #include <sstream>
@@ -38,6 +39,7 @@ namespace nas::predictor {
 namespace {
 
 constexpr const char* kCheckpointFormat = "nas-rlm-checkpoint 1";
+constexpr const char* kRangesFile = "target_ranges.csv";
 
 torch::Device parse_device(const std::string& name) {
   try {
@@ -95,6 +97,41 @@ class BatchSampler {
   Rng rng_;
 };
 
+// target_ranges.csv of a checkpoint: header "target,count,min,max", then one row per target.
+std::map<std::string, TargetRange> read_ranges(const std::string& path) {
+  std::istringstream in(read_file(path));
+  std::string line;
+  std::getline(in, line);
+  if (line != "target,count,min,max")
+    throw CheckpointError(fmt::format("{}:1: expected the header 'target,count,min,max', got '{}'", path, line));
+  std::map<std::string, TargetRange> out;
+  for (int number = 2; std::getline(in, line); ++number) {
+    if (line.empty()) continue;
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    for (std::string x; std::getline(fields, x, ',');) f.push_back(x);
+    TargetRange r;
+    size_t used = 0;
+    try {
+      if (f.size() != 4) throw std::invalid_argument("fields");
+      r.count = std::stoll(f[1], &used);
+      if (used != f[1].size()) throw std::invalid_argument("count");
+      r.min = std::stod(f[2], &used);
+      if (used != f[2].size()) throw std::invalid_argument("min");
+      r.max = std::stod(f[3], &used);
+      if (used != f[3].size()) throw std::invalid_argument("max");
+    } catch (const std::exception&) {
+      throw CheckpointError(fmt::format("{}:{}: expected 'target,count,min,max' with a count and two numbers, got '{}'",
+                                        path, number, line));
+    }
+    if (r.count < 1 || !std::isfinite(r.min) || !std::isfinite(r.max) || r.min > r.max)
+      throw CheckpointError(fmt::format("{}:{}: target '{}': need count >= 1 and finite min <= max", path, number, f[0]));
+    if (!out.emplace(f[0], r).second)
+      throw CheckpointError(fmt::format("{}:{}: target '{}' listed twice", path, number, f[0]));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<Prediction> predict_in_training_order(const Rlm& rlm, const std::vector<ArchText>& inputs,
@@ -141,10 +178,33 @@ struct Rlm::Impl {
   std::shared_ptr<P10Codec> codec;
   std::unique_ptr<NumberVocab> vocab;
   std::vector<std::string> targets;  // slot order
+  std::map<std::string, TargetRange> ranges;  // trained values per target (Rlm::trained_range)
   EncoderDecoder model{nullptr};
   torch::Device device{torch::kCPU};
 
   int64_t k() const { return vocab->tokens_per_number(); }
+
+  // Widens ranges[target] to cover `value` as the decoder sees it (rounded by the codec), so that a
+  // range always holds representable numbers.
+  void observe(const std::string& target, double value) {
+    const double v = vocab->decode_numbers(vocab->encode_numbers({value}))[0];
+    auto [it, fresh] = ranges.try_emplace(target, TargetRange{0, v, v});
+    TargetRange& r = it->second;
+    ++r.count;
+    r.min = std::min(r.min, v);
+    r.max = std::max(r.max, v);
+  }
+
+  // Value bounds of `target` for decoding with `margin` (DecodeOptions::bound_margin).
+  ValueBounds bounds_of(const std::string& target, double margin) const {
+    auto it = ranges.find(target);
+    if (margin < 0 || it == ranges.end() || it->second.count == 0) return {};
+    const TargetRange& r = it->second;
+    const double pad = margin * (r.max - r.min);
+    ValueBounds b{r.min - pad, r.max + pad};
+    if (r.min >= 0) b.lo = std::max(b.lo, 0.0);
+    return b;
+  }
   int64_t target_token(size_t slot) const { return vocab->size() + static_cast<int64_t>(slot); }
 
   void build(const RlmConfig& c, const BpeTokenizer& tok) {
@@ -326,6 +386,10 @@ const RlmConfig& Rlm::config() const { return impl_->config; }
 RlmConfig& Rlm::mutable_config() { return impl_->config; }
 const BpeTokenizer& Rlm::tokenizer() const { return *impl_->tokenizer; }
 const std::vector<std::string>& Rlm::known_targets() const { return impl_->targets; }
+const TargetRange* Rlm::trained_range(const std::string& target) const {
+  auto it = impl_->ranges.find(target);
+  return it == impl_->ranges.end() ? nullptr : &it->second;
+}
 
 int64_t Rlm::parameter_count() const {
   int64_t n = 0;
@@ -351,6 +415,9 @@ TrainReport Rlm::train(const std::vector<ArchText>& inputs, const std::vector<st
     src[i] = m.tokenize(inputs[i]);
     seq[i] = m.sequence_with_context(inputs[i], values[i], context, slot);
   }
+  for (size_t j = 0; j < targets.size(); ++j)
+    for (const auto& row : values)
+      if (!std::isnan(row[j])) m.observe(targets[j], row[j]);
   torch::manual_seed(derive_seed(m.config.seed, 17, static_cast<uint64_t>(options.steps)));
   m.model->train();
   torch::optim::AdamW optimizer(m.model->parameters(),
@@ -435,6 +502,8 @@ std::vector<Prediction> Rlm::predict(const std::vector<ArchText>& inputs, const 
   if (!is_decode_conditioning(options.conditioning))
     throw ConfigError(fmt::format("decode conditioning '{}': must be 'sampled' or 'median'", options.conditioning));
   const bool median_conditioning = options.conditioning == "median" && slot.size() > 1;
+  std::vector<ValueBounds> bounds;
+  for (const auto& t : targets) bounds.push_back(m.bounds_of(t, options.bound_margin));
   std::vector<Prediction> out(inputs.size());
   Rng rng(options.seed);
   for (size_t b = 0; b < inputs.size(); b += static_cast<size_t>(options.batch_size)) {
@@ -459,7 +528,7 @@ std::vector<Prediction> Rlm::predict(const std::vector<ArchText>& inputs, const 
     // Samples one number (K constrained tokens) for every row and appends its value to decoded[row].
     // `first`: logits of the first number token when a prefix pass already produced them; otherwise
     // `token` holds the target token to feed at `pos`.
-    auto sample_number = [&](torch::Tensor first, int64_t& pos, DecoderCache& cache) {
+    auto sample_number = [&](torch::Tensor first, int64_t& pos, DecoderCache& cache, const ValueBounds& bound) {
       for (auto& nb : number) nb.clear();
       std::vector<double> p(static_cast<size_t>(vocab_size));
       for (int64_t t = 0; t < k; ++t) {
@@ -469,7 +538,7 @@ std::vector<Prediction> Rlm::predict(const std::vector<ArchText>& inputs, const 
         auto acc = logits.accessor<float, 2>();
         auto next = token.accessor<int64_t, 1>();
         for (int64_t r = 0; r < rows; ++r) {
-          auto mask = m.vocab->allowed_next_mask(number[r]);
+          auto mask = m.vocab->allowed_next_mask(number[r], bound);
           int best = -1;
           if (greedy) {
             float best_logit = -std::numeric_limits<float>::infinity();
@@ -533,7 +602,7 @@ std::vector<Prediction> Rlm::predict(const std::vector<ArchText>& inputs, const 
           token.fill_(m.target_token(slot[0]));
         else
           first = prefix_pass(medians, j, slot[j], pos, cache);
-        sample_number(first, pos, cache);
+        sample_number(first, pos, cache, bounds[j]);
         for (int64_t a = 0; a < n; ++a) medians[static_cast<size_t>(a)].push_back(quantile(sample_values(a, j), 0.5));
       }
     } else {
@@ -552,7 +621,7 @@ std::vector<Prediction> Rlm::predict(const std::vector<ArchText>& inputs, const 
           token.fill_(m.target_token(slot[j]));
           first = torch::Tensor();
         }
-        sample_number(first, pos, cache);
+        sample_number(first, pos, cache, bounds[j]);
       }
     }
     for (int64_t a = 0; a < n; ++a) {
@@ -581,6 +650,9 @@ void Rlm::save(const std::string& dir) const {
   std::string meta = std::string(kCheckpointFormat) + "\n";
   for (const auto& t : m.targets) meta += t + "\n";
   write_file_atomic((tmp / "targets.txt").string(), meta);
+  std::string ranges = "target,count,min,max\n";
+  for (const auto& [name, r] : m.ranges) ranges += fmt::format("{},{},{:.17g},{:.17g}\n", name, r.count, r.min, r.max);
+  write_file_atomic((tmp / kRangesFile).string(), ranges);
   {
     torch::serialize::OutputArchive archive;
     // A flat archive keyed by parameter name ("encoder_layers.0.attn.q_proj.weight"), read back
@@ -638,6 +710,7 @@ Rlm Rlm::load(const std::string& dir, const std::string& device) {
   if (static_cast<int64_t>(rlm.impl_->targets.size()) > config.max_targets)
     throw CheckpointError(fmt::format("{}: {} targets but max_targets = {}", targets_path,
                                       rlm.impl_->targets.size(), config.max_targets));
+  if (fs::exists(fs::path(dir) / kRangesFile)) rlm.impl_->ranges = read_ranges((fs::path(dir) / kRangesFile).string());
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(model_path);

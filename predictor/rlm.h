@@ -34,6 +34,14 @@ struct Prediction {
   std::vector<double> median, mean, p10, p90;
 };
 
+// The decoded values one target was trained on, over all training phases of a model (saved with the
+// checkpoint): how many, and their smallest and largest value as the model saw them (after the number
+// codec's rounding). Used for the value bounds of DecodeOptions::bound_margin.
+struct TargetRange {
+  int64_t count = 0;
+  double min = 0.0, max = 0.0;
+};
+
 // The trained (or untrained) model with its tokenizer and number vocabulary.
 // Thread-safety: not thread-safe; use one instance per thread. Memory model: the model lives on the
 // device named in the config ("cpu" or "cuda[:N]").
@@ -45,8 +53,9 @@ class Rlm {
   Rlm(Rlm&&) noexcept;
   Rlm& operator=(Rlm&&) noexcept;
 
-  // Loads DIR/{config.yaml, tokenizer.json, targets.txt, model.pt}. `device` overrides the config's
-  // device when non-empty. Throws nas::CheckpointError naming the file and the problem (missing
+  // Loads DIR/{config.yaml, tokenizer.json, targets.txt, model.pt} and, when present,
+  // DIR/target_ranges.csv (target,count,min,max; older checkpoints have none and decode unbounded).
+  // `device` overrides the config's device when non-empty. Throws nas::CheckpointError naming the file and the problem (missing
   // file, tensor missing or of another shape than the config implies, ...).
   static Rlm load(const std::string& dir, const std::string& device = "");
   // Writes the checkpoint atomically: into a temporary directory beside DIR, then renamed over it.
@@ -57,7 +66,8 @@ class Rlm {
   // the loss). Targets not yet known to the model get a free target slot (max_targets in config).
   // The config's context targets (data.context) that `targets` does not name are decoded first, with
   // their values from inputs[i].computed (see predict). Shows a progress line with step, loss, rate
-  // and ETA on stderr. Throws nas::ConfigError if a context value is missing.
+  // and ETA on stderr. Each target's trained_range() grows to cover its (non-missing) values.
+  // Throws nas::ConfigError if a context value is missing.
   TrainReport train(const std::vector<ArchText>& inputs, const std::vector<std::vector<double>>& values,
                     const std::vector<std::string>& targets, const TrainOptions& options,
                     const std::string& label = "train");
@@ -66,6 +76,7 @@ class Rlm {
   // Context: the config's data.context targets not among `targets` (graph-computed values such as
   // depth_min) are placed before them with their exact values from inputs[i].computed
   // (teacher-forced, one parallel decoder pass), so every target is conditioned on them.
+  // Each target is decoded within its trained range widened by options.bound_margin (see DecodeOptions).
   // Throws nas::ConfigError for a target the model was never trained on or a missing context value.
   std::vector<Prediction> predict(const std::vector<ArchText>& inputs, const std::vector<std::string>& targets,
                                   const DecodeOptions& options) const;
@@ -88,6 +99,8 @@ class Rlm {
   const BpeTokenizer& tokenizer() const;
   // Target names with a decoder slot, in slot order.
   const std::vector<std::string>& known_targets() const;
+  // The values `target` was trained on, or nullptr if it has none recorded.
+  const TargetRange* trained_range(const std::string& target) const;
   // Number of trainable parameters of the network.
   int64_t parameter_count() const;
 

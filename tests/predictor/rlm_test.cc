@@ -179,6 +179,74 @@ TEST(RlmTest, CheckpointRoundTripGivesIdenticalPredictions) {
   std::filesystem::remove_all(dir);
 }
 
+// Value bounds: training records each target's range (saved with the checkpoint), and sampling, however
+// hot, stays within it widened by decode.bound_margin; with the bounds off the same sampling leaves it.
+TEST(RlmTest, DecodingStaysWithinTheTrainedRangeAndMargin) {
+  Fixture f = real_cells(6);
+  RlmConfig config = tiny_config();
+  Rlm rlm(config, tokenizer_for(f));
+  EXPECT_EQ(rlm.trained_range("acc_cifar10"), nullptr);
+  TrainOptions few = config.finetune;
+  few.steps = 20;
+  rlm.train(f.texts, f.values, kTargets, few, "few");
+  for (size_t j = 0; j < kTargets.size(); ++j) {
+    const TargetRange* r = rlm.trained_range(kTargets[j]);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->count, 6);
+    double lo = f.values[0][j], hi = lo;
+    for (const auto& row : f.values) lo = std::min(lo, row[j]), hi = std::max(hi, row[j]);
+    EXPECT_NEAR(r->min, lo, 1e-3 * lo);  // as the decoder sees them: rounded to 4 digits
+    EXPECT_NEAR(r->max, hi, 1e-3 * hi);
+  }
+  DecodeOptions hot;
+  hot.samples = 16;
+  hot.temperature = 3.0;
+  hot.bound_margin = 0.1;
+  int outside = 0;
+  for (double margin : {0.1, -1.0}) {
+    hot.bound_margin = margin;
+    for (const auto& p : rlm.predict(f.texts, kTargets, hot)) {
+      for (size_t j = 0; j < kTargets.size(); ++j) {
+        const TargetRange& r = *rlm.trained_range(kTargets[j]);
+        const double lo = std::max(0.0, r.min - 0.1 * (r.max - r.min)), hi = r.max + 0.1 * (r.max - r.min);
+        const bool inside = p.p10[j] >= lo && p.p90[j] <= hi;
+        if (margin >= 0) {
+          EXPECT_TRUE(inside) << kTargets[j] << " p10 " << p.p10[j] << " p90 " << p.p90[j] << " not in [" << lo
+                              << ", " << hi << "]";
+        } else {
+          outside += !inside;
+        }
+      }
+    }
+  }
+  EXPECT_GT(outside, 0) << "unbounded hot sampling of an untrained model should leave the training range";
+  // The ranges travel with the checkpoint; a second training phase widens them.
+  auto dir = (std::filesystem::temp_directory_path() / "nas_rlm_ranges_test").string();
+  rlm.save(dir);
+  Rlm loaded = Rlm::load(dir);
+  ASSERT_NE(loaded.trained_range("lat_ms_pixel3"), nullptr);
+  EXPECT_EQ(loaded.trained_range("lat_ms_pixel3")->max, rlm.trained_range("lat_ms_pixel3")->max);
+  EXPECT_EQ(loaded.trained_range("acc_cifar10")->count, 6);
+  auto wider = f.values;
+  wider[0][1] = 1000.0;
+  loaded.train(f.texts, wider, kTargets, few, "again");
+  EXPECT_EQ(loaded.trained_range("lat_ms_pixel3")->max, 1000.0);
+  EXPECT_EQ(loaded.trained_range("acc_cifar10")->count, 12);
+  std::filesystem::remove_all(dir);
+  // The margin is part of a checkpoint's YAML; a value that is not a number is refused by name.
+  RlmConfig c = tiny_config();
+  c.decode.bound_margin = -1;
+  EXPECT_EQ(parse_rlm_config(rlm_config_to_yaml(c), "round.yaml").decode.bound_margin, -1);
+  EXPECT_EQ(tiny_config().decode.bound_margin, 0.02);
+  try {
+    parse_rlm_config("data: {table: nb201.csv, targets: [acc_cifar10]}\ndecode: {bound_margin: .nan}\n", "c.yaml");
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("c.yaml: decode.bound_margin: must be a number"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(RlmTest, BadCheckpointsGiveClearErrors) {
   Fixture f = real_cells(4);
   RlmConfig config = tiny_config();
@@ -210,6 +278,15 @@ TEST(RlmTest, BadCheckpointsGiveClearErrors) {
   rlm.save(dir);
   write_file_atomic(dir + "/targets.txt", "something else\n");
   EXPECT_NE(message().find("unknown checkpoint format"), std::string::npos);
+  // A damaged target_ranges.csv names its line.
+  rlm.save(dir);
+  write_file_atomic(dir + "/target_ranges.csv", "target,count,min,max\nacc_cifar10,3,91.2,abc\n");
+  EXPECT_NE(message().find("target_ranges.csv:2:"), std::string::npos) << message();
+  write_file_atomic(dir + "/target_ranges.csv", "target,count,min,max\nacc_cifar10,3,95,91\n");
+  EXPECT_NE(message().find("min <= max"), std::string::npos) << message();
+  // Older checkpoints without the file still load (and decode unbounded).
+  std::filesystem::remove(dir + "/target_ranges.csv");
+  EXPECT_EQ(message(), "no error");
   std::filesystem::remove_all(dir);
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -221,6 +222,90 @@ TEST(P10CodecTest, RandomGrammarSequencesAlwaysDecode) {
       }
     }
   }
+}
+
+// Value bounds are exact: with a small codec (D = 2, R = 2) every complete legal sequence is enumerated,
+// and the bounded grammar must accept it (each token among allowed_next_within of its prefix) exactly
+// when it decodes into [lo, hi], for wide, tight, signed and one-sided bounds.
+TEST(P10CodecTest, BoundedGrammarAcceptsExactlyTheValuesInsideTheBounds) {
+  const double inf = std::numeric_limits<double>::infinity();
+  P10Codec codec({2, 2, OutOfRange::kThrow});
+  std::vector<std::vector<int>> all;
+  for (int sign : {P10Codec::kPlus, P10Codec::kMinus})
+    for (int d1 = 0; d1 <= 9; ++d1)
+      for (int d2 = 0; d2 <= 9; ++d2)
+        for (int e = -2; e <= 2; ++e) {
+          std::vector<int> s = {sign, P10Codec::digit_index(d1), P10Codec::digit_index(d2), codec.exponent_index(e)};
+          if (codec.first_illegal_position(s) == -1) all.push_back(s);
+        }
+  ASSERT_EQ(all.size(), 2u * (90 * 5 + 1));
+  const std::vector<ValueBounds> cases = {{0.0, 94.6},  {1.2, 1.2},    {-0.5, 0.3}, {95.0, inf},
+                                          {-inf, -0.011}, {0.115, 0.127}, {-900, -899}, {0.0, 0.0}};
+  for (const ValueBounds& b : cases) {
+    int accepted = 0;
+    for (const auto& s : all) {
+      bool legal = true;
+      for (size_t pos = 0; pos < s.size() && legal; ++pos) {
+        const std::vector<int> prefix(s.begin(), s.begin() + static_cast<long>(pos));
+        if (!codec.can_complete_within(prefix, b)) {
+          legal = false;
+          break;
+        }
+        const std::vector<int> next = codec.allowed_next_within(prefix, b);
+        legal = std::find(next.begin(), next.end(), s[pos]) != next.end();
+      }
+      const double v = codec.decode_indices(s);
+      EXPECT_EQ(legal, v >= b.lo && v <= b.hi) << "value " << v << " bounds [" << b.lo << ", " << b.hi << "]";
+      accepted += legal;
+    }
+    EXPECT_GT(accepted, 0) << "[" << b.lo << ", " << b.hi << "]";
+  }
+  // Bounds holding no representable number (spacing is 0.01 around 1.2), or not an interval, are errors.
+  EXPECT_FALSE(codec.can_complete_within({}, {1.231, 1.239}));
+  EXPECT_THROW(codec.allowed_next_within({}, {1.231, 1.239}), DataError);
+  EXPECT_THROW(codec.allowed_next_within({}, {2.0, 1.0}), DataError);
+  // Unbounded is the plain grammar.
+  EXPECT_EQ(codec.allowed_next_within({P10Codec::kPlus}, {}), codec.allowed_next_indices({P10Codec::kPlus}));
+}
+
+// The default codec: random decoding under bounds such as an accuracy range never leaves them, and
+// covers both ends (values near 0 and near the top are reachable).
+TEST(P10CodecTest, RandomBoundedSequencesStayInsideTheBounds) {
+  P10Codec codec;
+  NumberVocab vocab(std::make_shared<P10Codec>());
+  Rng rng(5);
+  for (const ValueBounds& b : {ValueBounds{0.0, 95.9}, ValueBounds{0.71, 12.9}, ValueBounds{-3.5e-4, 2e6}}) {
+    double lowest = b.hi, highest = b.lo;
+    for (int trial = 0; trial < 2000; ++trial) {
+      std::vector<int> seq = {NumberVocab::kStartId};
+      while (static_cast<int>(seq.size()) < 1 + vocab.tokens_per_number()) {
+        const std::vector<int> allowed = vocab.allowed_next_ids(seq, b);
+        ASSERT_FALSE(allowed.empty());
+        seq.push_back(allowed[rng.index(allowed.size())]);
+      }
+      const double v = vocab.decode_numbers(seq)[0];
+      ASSERT_GE(v, b.lo);
+      ASSERT_LE(v, b.hi);
+      lowest = std::min(lowest, v);
+      highest = std::max(highest, v);
+    }
+    EXPECT_LT(lowest, b.lo + 0.5 * (b.hi - b.lo));
+    EXPECT_GT(highest, b.lo + 0.1 * (b.hi - b.lo));
+  }
+  // The top of [0, 95.9]: after 9591 the exponent -2 (95.91) is excluded, -3 (9.591) is the largest left,
+  // while 9590 may still take -2 (95.9 itself).
+  std::vector<int> p = {P10Codec::kPlus, P10Codec::digit_index(9), P10Codec::digit_index(5)};
+  std::vector<int> next;
+  p.push_back(P10Codec::digit_index(9));
+  p.push_back(P10Codec::digit_index(0));
+  next = codec.allowed_next_within(p, {0.0, 95.9});
+  EXPECT_EQ(next.back(), codec.exponent_index(-2));
+  p.pop_back();
+  p.push_back(P10Codec::digit_index(1));  // 9591 * 10^e: 95.91 is too big, 9.591 fits
+  next = codec.allowed_next_within(p, {0.0, 95.9});
+  EXPECT_EQ(std::find(next.begin(), next.end(), codec.exponent_index(-2)), next.end());
+  EXPECT_NE(std::find(next.begin(), next.end(), codec.exponent_index(-3)), next.end());
+  EXPECT_EQ(next.back(), codec.exponent_index(-3));
 }
 
 TEST(NumberVocabTest, IdsAndExample) {
