@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 
 #include <Eigen/Dense>
@@ -197,7 +198,16 @@ AdaptReport adapt_rlm(Rlm& rlm, const spaces::SearchSpace& space, const std::vec
   train.lr = options.lr;
   train.warmup_steps = options.warmup_steps;
   train.targets = targets;
+  // The old targets' labels here are the model's own predictions: they are no evidence of those
+  // targets' ranges, so the value bounds of decoding keep what the earlier training recorded (without
+  // this every adaptation would widen them by the decoding margin).
+  std::vector<std::optional<TargetRange>> kept;
+  for (const auto& t : old) {
+    const TargetRange* r = rlm.trained_range(t);
+    kept.push_back(r ? std::optional<TargetRange>(*r) : std::nullopt);
+  }
   report.train = rlm.train(inputs, rows, targets, train, "adapt");
+  for (size_t j = 0; j < old.size(); ++j) rlm.set_trained_range(old[j], kept[j] ? &*kept[j] : nullptr);
   return report;
 }
 

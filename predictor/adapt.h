@@ -87,8 +87,11 @@ struct AdaptReport {
 // `values[i]` (in the target's unit, e.g. ms). Every training row carries the model's own median
 // predictions (before adaptation, config decode settings) of its existing targets, so the new target
 // learns to follow from what the model will decode before it. The shots are repeated to about `shot_share` of
-// the rows, the rest being the `replay` generated architectures (pseudo-labelled, see AdaptOptions). Progress on stderr. Throws nas::ConfigError for an empty or mismatched shot set, a
-// non-finite value, a target the model already predicts, or no free target slot.
+// the rows, the rest being the `replay` generated architectures (pseudo-labelled, see AdaptOptions).
+// Value bounds (Rlm::trained_range): the new target's range is that of the shots and pseudo-labels; the
+// existing targets keep theirs (their labels here are the model's own predictions). Progress on stderr.
+// Throws nas::ConfigError for an empty or mismatched shot set, a non-finite value, a target the model
+// already predicts, or no free target slot.
 AdaptReport adapt_rlm(Rlm& rlm, const spaces::SearchSpace& space, const std::vector<spaces::Genotype>& shots,
                       const std::vector<double>& values, const AdaptOptions& options);
 

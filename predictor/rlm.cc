@@ -390,6 +390,12 @@ const TargetRange* Rlm::trained_range(const std::string& target) const {
   auto it = impl_->ranges.find(target);
   return it == impl_->ranges.end() ? nullptr : &it->second;
 }
+void Rlm::set_trained_range(const std::string& target, const TargetRange* range) {
+  if (range)
+    impl_->ranges[target] = *range;
+  else
+    impl_->ranges.erase(target);
+}
 
 int64_t Rlm::parameter_count() const {
   int64_t n = 0;

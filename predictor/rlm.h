@@ -101,6 +101,10 @@ class Rlm {
   const std::vector<std::string>& known_targets() const;
   // The values `target` was trained on, or nullptr if it has none recorded.
   const TargetRange* trained_range(const std::string& target) const;
+  // Replaces (or, with nullptr, removes) the recorded range of `target`: for training on labels that are
+  // no evidence of the target's range, such as the model's own predictions replayed during few-shot
+  // adaptation (predictor/adapt.h restores the old targets' ranges after training).
+  void set_trained_range(const std::string& target, const TargetRange* range);
   // Number of trainable parameters of the network.
   int64_t parameter_count() const;
 

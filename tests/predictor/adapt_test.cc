@@ -2,6 +2,7 @@
 
 #include "predictor/adapt.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -84,6 +85,8 @@ TEST_F(AdaptTest, AddsTheNewTargetAfterTheOldOnesAndKeepsThem) {
   DecodeOptions greedy;
   greedy.samples = 0;
   auto before = rlm.predict(cells_.texts, kTargets, greedy);
+  ASSERT_NE(rlm.trained_range("acc_cifar10"), nullptr);
+  const TargetRange acc_range = *rlm.trained_range("acc_cifar10");
 
   AdaptOptions o;
   o.target = "lat_ms_eyeriss";
@@ -97,6 +100,16 @@ TEST_F(AdaptTest, AddsTheNewTargetAfterTheOldOnesAndKeepsThem) {
   EXPECT_LT(report.train.final_loss, report.train.first_loss);
   EXPECT_TRUE(report.transfer.fitted());  // the replay cells were pseudo-labelled
   EXPECT_GT(report.ridge_fit_rho, 0.5);
+  // Value bounds: the old targets keep the range of their true labels (the replayed labels are the
+  // model's own predictions), the new one gets the range of its shots and pseudo-labels.
+  EXPECT_EQ(rlm.trained_range("acc_cifar10")->min, acc_range.min);
+  EXPECT_EQ(rlm.trained_range("acc_cifar10")->max, acc_range.max);
+  EXPECT_EQ(rlm.trained_range("acc_cifar10")->count, acc_range.count);
+  ASSERT_NE(rlm.trained_range("lat_ms_eyeriss"), nullptr);
+  EXPECT_LE(rlm.trained_range("lat_ms_eyeriss")->min,
+            *std::min_element(cells_.eyeriss.begin(), cells_.eyeriss.end()) * (1 + 1e-3));
+  EXPECT_GE(rlm.trained_range("lat_ms_eyeriss")->max,
+            *std::max_element(cells_.eyeriss.begin(), cells_.eyeriss.end()) * (1 - 1e-3));
 
   // The new target is learnt on the shots (decoded after the old ones) ...
   auto adapted = predict_in_training_order(rlm, cells_.texts, {"lat_ms_eyeriss"}, greedy);
