@@ -28,6 +28,7 @@
 #include "core/io.h"
 #include "core/progress.h"
 #include "core/rng.h"
+#include "core/table.h"
 #include "predictor/arch_text.h"
 #include "predictor/bpe_tokenizer.h"
 #include "predictor/model.h"
@@ -99,35 +100,28 @@ class BatchSampler {
 
 // target_ranges.csv of a checkpoint: header "target,count,min,max", then one row per target.
 std::map<std::string, TargetRange> read_ranges(const std::string& path) {
-  std::istringstream in(read_file(path));
-  std::string line;
-  std::getline(in, line);
-  if (line != "target,count,min,max")
-    throw CheckpointError(fmt::format("{}:1: expected the header 'target,count,min,max', got '{}'", path, line));
-  std::map<std::string, TargetRange> out;
-  for (int number = 2; std::getline(in, line); ++number) {
-    if (line.empty()) continue;
-    std::vector<std::string> f;
-    std::istringstream fields(line);
-    for (std::string x; std::getline(fields, x, ',');) f.push_back(x);
-    TargetRange r;
-    size_t used = 0;
+  const Table table = [&] {
     try {
-      if (f.size() != 4) throw std::invalid_argument("fields");
-      r.count = std::stoll(f[1], &used);
-      if (used != f[1].size()) throw std::invalid_argument("count");
-      r.min = std::stod(f[2], &used);
-      if (used != f[2].size()) throw std::invalid_argument("min");
-      r.max = std::stod(f[3], &used);
-      if (used != f[3].size()) throw std::invalid_argument("max");
-    } catch (const std::exception&) {
-      throw CheckpointError(fmt::format("{}:{}: expected 'target,count,min,max' with a count and two numbers, got '{}'",
-                                        path, number, line));
+      return Table::load(path, {{"target", ColumnType::kText},
+                                {"count", ColumnType::kNumber},
+                                {"min", ColumnType::kNumber},
+                                {"max", ColumnType::kNumber}});
+    } catch (const DataError& e) {
+      throw CheckpointError(e.what());
     }
-    if (r.count < 1 || !std::isfinite(r.min) || !std::isfinite(r.max) || r.min > r.max)
-      throw CheckpointError(fmt::format("{}:{}: target '{}': need count >= 1 and finite min <= max", path, number, f[0]));
-    if (!out.emplace(f[0], r).second)
-      throw CheckpointError(fmt::format("{}:{}: target '{}' listed twice", path, number, f[0]));
+  }();
+  for (const char* column : {"target", "count", "min", "max"})
+    if (!table.has_column(column))
+      throw CheckpointError(fmt::format("{}: no column '{}' (expected target,count,min,max)", path, column));
+  std::map<std::string, TargetRange> out;
+  for (size_t row = 0; row < table.rows(); ++row) {
+    const std::string& name = table.text(row, "target");
+    const TargetRange r{static_cast<int64_t>(table.number(row, "count")), table.number(row, "min"),
+                        table.number(row, "max")};
+    if (!(table.number(row, "count") >= 1) || !std::isfinite(r.min) || !std::isfinite(r.max) || r.min > r.max)
+      throw CheckpointError(fmt::format("{}:{}: target '{}': need count >= 1 and finite min <= max", path, row + 2, name));
+    if (!out.emplace(name, r).second)
+      throw CheckpointError(fmt::format("{}:{}: target '{}' listed twice", path, row + 2, name));
   }
   return out;
 }
