@@ -116,10 +116,14 @@ std::map<std::string, TargetRange> read_ranges(const std::string& path) {
   std::map<std::string, TargetRange> out;
   for (size_t row = 0; row < table.rows(); ++row) {
     const std::string& name = table.text(row, "target");
-    const TargetRange r{static_cast<int64_t>(table.number(row, "count")), table.number(row, "min"),
-                        table.number(row, "max")};
-    if (!(table.number(row, "count") >= 1) || !std::isfinite(r.min) || !std::isfinite(r.max) || r.min > r.max)
-      throw CheckpointError(fmt::format("{}:{}: target '{}': need count >= 1 and finite min <= max", path, row + 2, name));
+    // Validated as a double first: casting a missing (NaN) or huge count to an integer is undefined.
+    const double count = table.number(row, "count");
+    const double min = table.number(row, "min"), max = table.number(row, "max");
+    if (!(count >= 1 && count <= 9e15 && count == std::floor(count)) || !std::isfinite(min) || !std::isfinite(max) ||
+        min > max)
+      throw CheckpointError(fmt::format("{}:{}: target '{}': need an integer count >= 1 and finite min <= max", path,
+                                        row + 2, name));
+    const TargetRange r{static_cast<int64_t>(count), min, max};
     if (!out.emplace(name, r).second)
       throw CheckpointError(fmt::format("{}:{}: target '{}' listed twice", path, row + 2, name));
   }
@@ -710,7 +714,8 @@ Rlm Rlm::load(const std::string& dir, const std::string& device) {
   if (static_cast<int64_t>(rlm.impl_->targets.size()) > config.max_targets)
     throw CheckpointError(fmt::format("{}: {} targets but max_targets = {}", targets_path,
                                       rlm.impl_->targets.size(), config.max_targets));
-  if (fs::exists(fs::path(dir) / kRangesFile)) rlm.impl_->ranges = read_ranges((fs::path(dir) / kRangesFile).string());
+  const fs::path ranges_path = fs::path(dir) / kRangesFile;
+  if (fs::exists(ranges_path)) rlm.impl_->ranges = read_ranges(ranges_path.string());
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(model_path);

@@ -201,7 +201,6 @@ TEST(RlmTest, DecodingStaysWithinTheTrainedRangeAndMargin) {
   DecodeOptions hot;
   hot.samples = 16;
   hot.temperature = 3.0;
-  hot.bound_margin = 0.1;
   int outside = 0;
   for (double margin : {0.1, -1.0}) {
     hot.bound_margin = margin;
@@ -284,6 +283,9 @@ TEST(RlmTest, BadCheckpointsGiveClearErrors) {
   EXPECT_NE(message().find("target_ranges.csv:2:"), std::string::npos) << message();
   write_file_atomic(dir + "/target_ranges.csv", "target,count,min,max\nacc_cifar10,3,95,91\n");
   EXPECT_NE(message().find("min <= max"), std::string::npos) << message();
+  write_file_atomic(dir + "/target_ranges.csv", "target,count,min,max\nacc_cifar10,,91,95\n");
+  EXPECT_NE(message().find("target_ranges.csv:2: target 'acc_cifar10': need an integer count"), std::string::npos)
+      << message();
   // Older checkpoints without the file still load (and decode unbounded).
   std::filesystem::remove(dir + "/target_ranges.csv");
   EXPECT_EQ(message(), "no error");
