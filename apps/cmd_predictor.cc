@@ -24,6 +24,31 @@
 namespace nas::apps {
 namespace {
 
+/// The decoding flags shared by `predict` and `eval`; unset flags keep the checkpoint's / config's
+/// `decode` section.
+struct DecodeFlags {
+  int64_t samples = -1;
+  double bound_margin = std::numeric_limits<double>::quiet_NaN();
+  double temperature = 0;
+  bool greedy = false;
+
+  void add_to(CLI::App* cmd) {
+    cmd->add_option("--samples", samples, "constrained samples per target (default: the config's decode.samples)");
+    cmd->add_option("--bound-margin", bound_margin,
+                    "value bounds: training range widened by this fraction on each side; < 0 = unbounded "
+                    "(default: the config's decode.bound_margin)");
+    cmd->add_option("--temperature", temperature, "sampling temperature (default: the config's)");
+    cmd->add_flag("--greedy", greedy, "greedy decoding (one argmax path per target; p10 = p90 = median)");
+  }
+
+  void apply(predictor::DecodeOptions& decode) const {
+    if (samples >= 0) decode.samples = samples;
+    if (temperature > 0) decode.temperature = temperature;
+    if (greedy) decode.samples = 0;
+    if (!std::isnan(bound_margin)) decode.bound_margin = bound_margin;
+  }
+};
+
 void add_train(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train the RLM (tokenizer, pretraining, fine-tuning) from a YAML config");
   struct Opts {
@@ -56,10 +81,8 @@ void add_predict(CLI::App& app) {
   struct Opts {
     std::string checkpoint, space, arch, archs, onnx, dataset, device;
     std::vector<std::string> targets;
-    int64_t samples = -1;
-    double bound_margin = std::numeric_limits<double>::quiet_NaN();
-    double temperature = 0;
-    bool greedy = false, json = false;
+    DecodeFlags decode;
+    bool json = false;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("--checkpoint", o->checkpoint, "checkpoint directory written by `nas train`")->required();
@@ -72,12 +95,7 @@ void add_predict(CLI::App& app) {
   cmd->add_option("--dataset", o->dataset, "network input configuration (default: the checkpoint's)");
   cmd->add_option("--targets", o->targets, "targets to decode, in order (default: the checkpoint's task)")
       ->delimiter(',');
-  cmd->add_option("--samples", o->samples, "constrained samples per target (default: the checkpoint's)");
-  cmd->add_option("--bound-margin", o->bound_margin,
-                  "value bounds: training range widened by this fraction on each side; < 0 = unbounded "
-                  "(default: the config's decode.bound_margin)");
-  cmd->add_option("--temperature", o->temperature, "sampling temperature (default: the checkpoint's)");
-  cmd->add_flag("--greedy", o->greedy, "greedy decoding (fast; p10 = p90 = median)");
+  o->decode.add_to(cmd);
   cmd->add_option("--device", o->device, "cpu or cuda[:N]");
   cmd->add_flag("--json", o->json, "JSON output instead of CSV");
   cmd->callback([o] {
@@ -89,10 +107,7 @@ void add_predict(CLI::App& app) {
     std::string dataset = o->dataset.empty() ? config.dataset : o->dataset;
     std::vector<std::string> targets = o->targets.empty() ? config.data.targets : o->targets;
     predictor::DecodeOptions decode = config.decode;
-    if (o->samples >= 0) decode.samples = o->samples;
-    if (o->temperature > 0) decode.temperature = o->temperature;
-    if (o->greedy) decode.samples = 0;
-    if (!std::isnan(o->bound_margin)) decode.bound_margin = o->bound_margin;
+    o->decode.apply(decode);
     std::vector<std::string> names;
     std::vector<predictor::ArchText> inputs;
     if (!o->onnx.empty()) {
@@ -139,20 +154,13 @@ void add_eval(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "Kendall tau-b and Spearman rho per target on the held-out split");
   struct Opts {
     std::string checkpoint, config, output, device;
-    int64_t samples = -1;
-    double bound_margin = std::numeric_limits<double>::quiet_NaN();
-    double temperature = 0;
-    bool greedy = false, no_mlp = false;
+    DecodeFlags decode;
+    bool no_mlp = false;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("--checkpoint", o->checkpoint, "checkpoint directory")->required();
   cmd->add_option("--config", o->config, "config whose data split to score (default: the checkpoint's)");
-  cmd->add_option("--samples", o->samples, "constrained samples per target (default: the config's decode.samples)");
-  cmd->add_option("--bound-margin", o->bound_margin,
-                  "value bounds: training range widened by this fraction on each side; < 0 = unbounded "
-                  "(default: the config's decode.bound_margin)");
-  cmd->add_option("--temperature", o->temperature, "sampling temperature (default: the config's)");
-  cmd->add_flag("--greedy", o->greedy, "greedy decoding (one argmax path per target)");
+  o->decode.add_to(cmd);
   cmd->add_flag("--no-mlp", o->no_mlp, "skip the one-hot MLP baseline");
   cmd->add_option("-o,--output", o->output, "results prefix (writes PREFIX.csv and PREFIX.md)");
   cmd->add_option("--device", o->device, "cpu or cuda[:N]");
@@ -160,10 +168,7 @@ void add_eval(CLI::App& app) {
     auto rlm = predictor::Rlm::load(o->checkpoint, o->device);
     auto config = o->config.empty() ? rlm.config() : predictor::load_rlm_config(o->config);
     config.decode = o->config.empty() ? rlm.config().decode : config.decode;
-    if (o->samples >= 0) config.decode.samples = o->samples;
-    if (o->temperature > 0) config.decode.temperature = o->temperature;
-    if (o->greedy) config.decode.samples = 0;
-    if (!std::isnan(o->bound_margin)) config.decode.bound_margin = o->bound_margin;
+    o->decode.apply(config.decode);
     if (o->no_mlp) config.mlp_baseline = false;
     auto space = spaces::make_space(config.space);
     auto split = predictor::load_split(config, *space);
