@@ -8,7 +8,8 @@
 // Usage: rlm_multispace_benchmark [CONFIG=configs/rlm_multispace.yaml] [--tasks NAME,NAME,...]
 //                                 [--out PREFIX=results/rlm_multispace] [--details]
 // Writes PREFIX.csv (one row per task and target) and PREFIX.md (the same table, token lengths and
-// wall time per phase); --details also writes each task's evaluation report PREFIX_<task>.{csv,md}
+// wall time per phase), rewritten after every task (an interrupted run keeps the finished tasks, marked
+// "partial"); --details also writes each task's evaluation report PREFIX_<task>.{csv,md}
 // with predicted-vs-true plots and per-architecture predictions.
 
 #include <algorithm>
@@ -144,6 +145,54 @@ int main(int argc, char** argv) {
       tokens_t = PhaseTime::of(w);
     }
 
+    // The combined report over the first `done` tasks; rewritten (atomically) after every task so that an
+    // interrupted run keeps the tasks it finished.
+    auto write_report = [&](size_t done) -> std::string {
+      std::string csv = "task,space,target,metric,n_train,n_test,rlm_kendall_tau,rlm_spearman_rho,mlp_kendall_tau,"
+                        "mlp_spearman_rho\n";
+      std::string table = fmt::format("| {:<8} | {:<22} | {:>7} | {:>6} | {:>7} | {:>7} | {:>7} | {:>7} |\n", "task",
+                                      "target", "n_train", "n_test", "RLM τ", "RLM ρ", "MLP τ", "MLP ρ");
+      table += "|----------|------------------------|--------:|-------:|--------:|--------:|--------:|--------:|\n";
+      for (size_t k = 0; k < done; ++k) {
+        const auto& r = runs[k];
+        for (const auto& s : r.result.scores) {
+          csv += fmt::format("{},{},{},{},{},{},{:.4f},{:.4f},{:.4f},{:.4f}\n", r.name, r.space, s.target,
+                             headline_metric(s.target), r.n_train, s.n, s.kendall_tau, s.spearman_rho,
+                             s.mlp_kendall_tau, s.mlp_spearman_rho);
+          table += fmt::format("| {:<8} | {:<22} | {:>7} | {:>6} | {:>7} | {:>7} | {:>7} | {:>7} |\n", r.name, s.target,
+                               r.n_train, s.n, fmt_metric(s.kendall_tau), fmt_metric(s.spearman_rho),
+                               fmt_metric(s.mlp_kendall_tau), fmt_metric(s.mlp_spearman_rho));
+        }
+      }
+      const auto& sh = mt.shared;
+      std::string md = fmt::format(
+          "# One RLM across the search spaces ({})\n\n"
+          "Pretrained once on computed targets [{}] over {} generated architectures per space of {} ({} steps, "
+          "batch {}); each task fine-tunes a copy ({}, model d_model {}, {} encoder / {} decoder layers, max_length "
+          "{}). The MLP is the one-hot baseline on the identical split. The issue reports Kendall τ on accuracy and "
+          "Spearman ρ on latency.\n\n",
+          config_path, fmt::join(sh.pretrain.targets, ", "), sh.pretrain_pool,
+          fmt::join(predictor::pretraining_spaces(sh), ", "), sh.pretrain.steps, sh.pretrain.batch_size,
+          sh.pretrain_cache, sh.model.d_model, sh.model.encoder_layers, sh.model.decoder_layers, sh.model.max_length);
+      md += table;
+      md += "\nSeconds per phase, wall (process CPU time):\n\n| task | space | table | split seed | fine-tuning steps | "
+            "tokens median / max | split | fine-tune | evaluate | of which RLM predict (wall) |\n"
+            "|---|---|---|---|---|---|---|---|---|---|\n";
+      for (size_t k = 0; k < done; ++k) {
+        const auto& r = runs[k];
+        md += fmt::format("| {} | {} | {} | {} | {} | {} / {} | {} | {} | {} | {:.1f} |\n", r.name, r.space,
+                          r.config.data.table, r.config.data.split_seed, r.config.finetune.steps, r.median_tokens,
+                          r.max_tokens, r.split.str(), r.finetune.str(), r.evaluate.str(), r.predict_s);
+      }
+      const PhaseTime all = PhaseTime::of(total);
+      md += fmt::format("\nPretraining {} s, token check {} s, total {} s = {:.1f} min wall{}.\n", pretrain_t.str(),
+                        tokens_t.str(), all.str(), all.wall / 60.0,
+                        done < runs.size() ? fmt::format(" (partial: {} of {} tasks done)", done, runs.size()) : "");
+      write_file_atomic(out + ".csv", csv);
+      write_file_atomic(out + ".md", md);
+      return md;
+    };
+
     // Phase 3: per task, fine-tune a copy of the pretrained model and evaluate beside the MLP.
     for (size_t k = 0; k < runs.size(); ++k) {
       auto& r = runs[k];
@@ -170,47 +219,9 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "== task {}: fine-tuning {} s, evaluation {} s wall (CPU), of which RLM prediction {:.1f} s\n",
                  r.name, r.finetune.str(), r.evaluate.str(), r.predict_s);
       if (details) predictor::write_eval_report(r.result, c, out + "_" + r.name, &split);
+      if (k + 1 < runs.size()) write_report(k + 1);
     }
-    const PhaseTime all = PhaseTime::of(total);
-
-    // Report.
-    std::string csv = "task,space,target,metric,n_train,n_test,rlm_kendall_tau,rlm_spearman_rho,mlp_kendall_tau,"
-                      "mlp_spearman_rho\n";
-    std::string table = fmt::format("| {:<8} | {:<22} | {:>7} | {:>6} | {:>7} | {:>7} | {:>7} | {:>7} |\n", "task",
-                                    "target", "n_train", "n_test", "RLM τ", "RLM ρ", "MLP τ", "MLP ρ");
-    table += "|----------|------------------------|--------:|-------:|--------:|--------:|--------:|--------:|\n";
-    for (const auto& r : runs) {
-      for (const auto& s : r.result.scores) {
-        csv += fmt::format("{},{},{},{},{},{},{:.4f},{:.4f},{:.4f},{:.4f}\n", r.name, r.space, s.target,
-                           headline_metric(s.target), r.n_train, s.n, s.kendall_tau, s.spearman_rho,
-                           s.mlp_kendall_tau, s.mlp_spearman_rho);
-        table += fmt::format("| {:<8} | {:<22} | {:>7} | {:>6} | {:>7} | {:>7} | {:>7} | {:>7} |\n", r.name, s.target,
-                             r.n_train, s.n, fmt_metric(s.kendall_tau), fmt_metric(s.spearman_rho),
-                             fmt_metric(s.mlp_kendall_tau), fmt_metric(s.mlp_spearman_rho));
-      }
-    }
-    const auto& sh = mt.shared;
-    std::string md = fmt::format(
-        "# One RLM across the search spaces ({})\n\n"
-        "Pretrained once on computed targets [{}] over {} generated architectures per space of {} ({} steps, "
-        "batch {}); each task fine-tunes a copy ({}, model d_model {}, {} encoder / {} decoder layers, max_length "
-        "{}). The MLP is the one-hot baseline on the identical split. The issue reports Kendall τ on accuracy and "
-        "Spearman ρ on latency.\n\n",
-        config_path, fmt::join(sh.pretrain.targets, ", "), sh.pretrain_pool,
-        fmt::join(predictor::pretraining_spaces(sh), ", "), sh.pretrain.steps, sh.pretrain.batch_size,
-        sh.pretrain_cache, sh.model.d_model, sh.model.encoder_layers, sh.model.decoder_layers, sh.model.max_length);
-    md += table;
-    md += "\nSeconds per phase, wall (process CPU time):\n\n| task | space | table | split seed | fine-tuning steps | "
-          "tokens median / max | split | fine-tune | evaluate | of which RLM predict (wall) |\n"
-          "|---|---|---|---|---|---|---|---|---|---|\n";
-    for (const auto& r : runs)
-      md += fmt::format("| {} | {} | {} | {} | {} | {} / {} | {} | {} | {} | {:.1f} |\n", r.name, r.space,
-                        r.config.data.table, r.config.data.split_seed, r.config.finetune.steps, r.median_tokens,
-                        r.max_tokens, r.split.str(), r.finetune.str(), r.evaluate.str(), r.predict_s);
-    md += fmt::format("\nPretraining {} s, token check {} s, total {} s = {:.1f} min wall.\n", pretrain_t.str(),
-                      tokens_t.str(), all.str(), all.wall / 60.0);
-    write_file_atomic(out + ".csv", csv);
-    write_file_atomic(out + ".md", md);
+    const std::string md = write_report(runs.size());
     std::cout << md;
     return 0;
   } catch (const nas::Error& e) {
