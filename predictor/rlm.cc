@@ -109,10 +109,7 @@ std::map<std::string, TargetRange> read_ranges(const std::string& path) {
     } catch (const DataError& e) {
       throw CheckpointError(e.what());
     }
-  }();
-  for (const char* column : {"target", "count", "min", "max"})
-    if (!table.has_column(column))
-      throw CheckpointError(fmt::format("{}: no column '{}' (expected target,count,min,max)", path, column));
+  }();  // Table::load throws (here: CheckpointError) when one of the four columns is missing
   std::map<std::string, TargetRange> out;
   for (size_t row = 0; row < table.rows(); ++row) {
     const std::string& name = table.text(row, "target");

@@ -286,6 +286,8 @@ TEST(RlmTest, BadCheckpointsGiveClearErrors) {
   write_file_atomic(dir + "/target_ranges.csv", "target,count,min,max\nacc_cifar10,,91,95\n");
   EXPECT_NE(message().find("target_ranges.csv:2: target 'acc_cifar10': need an integer count"), std::string::npos)
       << message();
+  write_file_atomic(dir + "/target_ranges.csv", "target,count,min\nacc_cifar10,3,91\n");
+  EXPECT_NE(message().find("target_ranges.csv: missing required column 'max'"), std::string::npos) << message();
   // Older checkpoints without the file still load (and decode unbounded).
   std::filesystem::remove(dir + "/target_ranges.csv");
   EXPECT_EQ(message(), "no error");
