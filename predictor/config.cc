@@ -32,6 +32,7 @@ void read_train(Section& parent, const std::string& key, TrainOptions* t) {
   s.get("weight_decay", &t->weight_decay);
   s.get("clip_norm", &t->clip_norm);
   s.get("length_groups", &t->length_groups);
+  s.get("dropout", &t->dropout);
   s.get_list("targets", &t->targets);
   s.finish();
   const auto& src = parent.source();
@@ -41,6 +42,7 @@ void read_train(Section& parent, const std::string& key, TrainOptions* t) {
   require(t->warmup_steps >= 0, src, s.full("warmup_steps"), "must be >= 0");
   require(t->clip_norm > 0, src, s.full("clip_norm"), "must be > 0");
   require(t->length_groups >= 0, src, s.full("length_groups"), "must be >= 0 (0 = off)");
+  require(t->dropout < 1, src, s.full("dropout"), "must be < 1 (< 0 = the model's dropout)");
 }
 
 void read_data(Section& parent, DataOptions* d) {
@@ -52,6 +54,8 @@ void read_data(Section& parent, DataOptions* d) {
   s.get("train_size", &d->train_size);
   s.get("test_size", &d->test_size);
   s.get("split_seed", &d->split_seed);
+  s.get("equivalents", &d->equivalents);
+  s.get_list("equivalent_targets", &d->equivalent_targets);
   s.finish();
 }
 
@@ -153,6 +157,12 @@ void validate_task(const RlmConfig& c, const std::string& source, const std::str
   require(!c.data.arch_column.empty(), source, prefix + "data.arch_column", "must not be empty");
   require(c.data.train_size > 0, source, prefix + "data.train_size", "must be > 0");
   require(c.data.test_size >= 0, source, prefix + "data.test_size", "must be >= 0");
+  require(c.data.equivalents >= 0, source, prefix + "data.equivalents", "must be >= 0 (0 = off)");
+  require(c.data.equivalents == 0 || !c.data.equivalent_targets.empty(), source, prefix + "data.equivalent_targets",
+          "required when data.equivalents > 0 (the targets a class of equivalent architectures shares)");
+  for (const auto& t : c.data.equivalent_targets)
+    require(std::find(c.data.targets.begin(), c.data.targets.end(), t) != c.data.targets.end(), source,
+            prefix + "data.equivalent_targets", fmt::format("'{}' is not one of data.targets", t));
   require(c.decode.samples >= 0, source, prefix + "decode.samples", "must be >= 0 (0 = greedy)");
   require(c.decode.temperature > 0, source, prefix + "decode.temperature", "must be > 0");
   require(c.decode.batch_size > 0, source, prefix + "decode.batch_size", "must be > 0");
@@ -263,6 +273,7 @@ std::string rlm_config_to_yaml(const RlmConfig& c) {
     out << YAML::Key << "weight_decay" << YAML::Value << t.weight_decay;
     out << YAML::Key << "clip_norm" << YAML::Value << t.clip_norm;
     if (t.length_groups > 0) out << YAML::Key << "length_groups" << YAML::Value << t.length_groups;
+    if (t.dropout >= 0) out << YAML::Key << "dropout" << YAML::Value << t.dropout;
     out << YAML::Key << "targets" << YAML::Value << YAML::Flow << t.targets;
     out << YAML::EndMap;
   };
@@ -284,7 +295,11 @@ std::string rlm_config_to_yaml(const RlmConfig& c) {
   out << YAML::Key << "targets" << YAML::Value << YAML::Flow << c.data.targets;
   out << YAML::Key << "context" << YAML::Value << YAML::Flow << c.data.context;
   out << YAML::Key << "train_size" << YAML::Value << c.data.train_size << YAML::Key << "test_size" << YAML::Value
-      << c.data.test_size << YAML::Key << "split_seed" << YAML::Value << c.data.split_seed << YAML::EndMap;
+      << c.data.test_size << YAML::Key << "split_seed" << YAML::Value << c.data.split_seed;
+  if (c.data.equivalents > 0)
+    out << YAML::Key << "equivalents" << YAML::Value << c.data.equivalents << YAML::Key << "equivalent_targets"
+        << YAML::Value << YAML::Flow << c.data.equivalent_targets;
+  out << YAML::EndMap;
   out << YAML::Key << "tokenizer" << YAML::Value << YAML::BeginMap << YAML::Key << "vocab_size" << YAML::Value
       << c.tokenizer_vocab_size << YAML::Key << "corpus_size" << YAML::Value << c.tokenizer_corpus_size
       << YAML::EndMap;

@@ -23,6 +23,9 @@ struct TrainOptions {
   // texts of similar length. For mixed-space training (NB201 texts ~220 tokens beside DARTS / OFA
   // ~850) this avoids padding every batch to the longest space.
   int64_t length_groups = 0;
+  // Dropout probability of every dropout layer during this phase (< 0 = the model's model.dropout).
+  // Weights do not depend on it, so fine-tuning can regularise a model pretrained without dropout.
+  double dropout = -1.0;
 };
 
 // Where labelled data comes from and how it is split.
@@ -39,6 +42,14 @@ struct DataOptions {
   int64_t train_size = 1000;         // budget of labelled architectures
   int64_t test_size = 2000;          // held-out architectures (disjoint from train)
   uint64_t split_seed = 0;
+  // Equivalence augmentation (spaces/equivalence.h; enumerable spaces only): each labelled training
+  // architecture is joined in fine-tuning by up to `equivalents` other genotypes of its functional-
+  // equivalence class (drawn with split_seed when the class is larger), labelled with its values of
+  // `equivalent_targets` (the targets a class shares, e.g. accuracy) and missing (masked out of the
+  // loss) for the others (e.g. latency, which dead branches still cost). No label of another
+  // architecture is used. 0 = off.
+  int64_t equivalents = 0;
+  std::vector<std::string> equivalent_targets;
 };
 
 // Everything `nas train` / `nas eval` read from a YAML config (configs/rlm_nb201.yaml).

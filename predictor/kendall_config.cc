@@ -170,9 +170,11 @@ KendallConfig parse_kendall_config(const std::string& yaml, const std::string& s
     YamlSection r(top.child("rlm"), "rlm", source);
     read_size_map(r, "steps", &c.rlm_steps);
     r.get("decode_samples", &c.rlm_decode_samples);
+    r.get("dropout", &c.rlm_dropout);
     r.finish();
     r.require(c.rlm_decode_samples >= -1, "decode_samples",
               "must be >= 0 (0 = greedy), or -1 for the RLM config's");
+    r.require(c.rlm_dropout < 1, "dropout", "must be < 1 (< 0 = the RLM config's finetune.dropout)");
   }
   read_gin(top, &c.gin);
   read_mlp(top, &c.mlp);
@@ -217,6 +219,7 @@ KendallConfig parse_kendall_config(const std::string& yaml, const std::string& s
     rlm.data.split_seed = entry.split_seed;
     rlm.mlp_baseline = false;
     if (c.rlm_decode_samples >= 0) rlm.decode.samples = c.rlm_decode_samples;
+    if (c.rlm_dropout >= 0) rlm.finetune.dropout = c.rlm_dropout;
     entry.rlm = std::move(rlm);
     c.entries.push_back(std::move(entry));
   }

@@ -10,7 +10,7 @@
 //   seeds: {16: 5, 64: 5, 128: 5, 256: 3, 1000: 3}   # or one number for every size
 //   test_size: 2000
 //   predictors: [rlm, gin, mlp, flops, params]
-//   rlm: {steps: {16: 100, 64: 200, 128: 300, 256: 400, 1000: 900}, decode_samples: 4}
+//   rlm: {steps: {16: 100, 64: 200, 128: 300, 256: 400, 1000: 900}, decode_samples: 4, dropout: 0.0}
 //   gin: {hidden: 64, layers: 3, epochs: 300, max_steps: 2000, batch_size: 32, lr: 1.0e-3,
 //   weight_decay: 1.0e-4} mlp: {hidden: 128, epochs: 300, batch_size: 32, lr: 1.0e-3, weight_decay: 1.0e-4}
 //   entries:
@@ -71,6 +71,7 @@ struct KendallConfig {
   std::vector<std::string> predictors;  // subset of kendall_predictor_names(), in that order
   SizeMap rlm_steps;                    // RLM fine-tuning steps per size
   int64_t rlm_decode_samples = -1;      // -1: the rlm_config's decode.samples; 0 = greedy
+  double rlm_dropout = -1.0;            // fine-tuning dropout; < 0: the rlm_config's finetune.dropout
   GinOptions gin;
   MlpOptions mlp;
   std::vector<KendallEntry> entries;

@@ -46,7 +46,24 @@ std::vector<ArchText> pretraining_pool(const RlmConfig& config);
 // mlp_baseline settings. Progress on stderr.
 Rlm pretrain_rlm(const RlmConfig& config);
 
-// pretrain_rlm() + fine-tuning on split.train (config.finetune). Progress on stderr.
+// The fine-tuning set: split.train and split.train_y, followed, when config.data.equivalents > 0, by
+// the equivalence augmentation (DataOptions::equivalents): per training architecture up to that many
+// other members of its class (spaces::EquivalenceClasses), with its values of
+// data.equivalent_targets and NaN (missing) for the other targets. Throws nas::ConfigError when the
+// space is not enumerable.
+struct TrainingSet {
+  std::vector<spaces::Genotype> archs;
+  std::vector<std::vector<double>> y;  // [arch][target] in config.data.targets order
+  size_t labelled = 0;                 // the first `labelled` rows are split.train
+};
+TrainingSet training_set(const RlmConfig& config, const spaces::SearchSpace& space, const LabelledSplit& split);
+// The same for any labelled rows: `archs` with values y[i][j] of targets[j] (a subset of data.targets
+// in any order), augmented as data.equivalents / data.equivalent_targets / data.split_seed say.
+TrainingSet with_equivalents(const spaces::SearchSpace& space, std::vector<spaces::Genotype> archs,
+                             std::vector<std::vector<double>> y, const std::vector<std::string>& targets,
+                             const DataOptions& data);
+
+// pretrain_rlm() + fine-tuning on training_set() (config.finetune). Progress on stderr.
 Rlm train_rlm(const RlmConfig& config, const spaces::SearchSpace& space, const LabelledSplit& split);
 
 // Rank correlations of one target on the held-out split.
@@ -68,7 +85,7 @@ struct EvalResult {
 };
 
 // Predicts the test split with `rlm` (config.decode) and, if config.mlp_baseline, fits and scores
-// the one-hot MLP on the identical split.
+// the one-hot MLP on the identical split and the same training rows (training_set()).
 EvalResult evaluate(const Rlm& rlm, const RlmConfig& config, const spaces::SearchSpace& space,
                     const LabelledSplit& split);
 

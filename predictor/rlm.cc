@@ -30,6 +30,7 @@
 #include "core/rng.h"
 #include "core/table.h"
 #include "predictor/arch_text.h"
+#include "predictor/batch_sampler.h"
 #include "predictor/bpe_tokenizer.h"
 #include "predictor/model.h"
 #include "predictor/number_codec.h"
@@ -53,50 +54,6 @@ torch::Device parse_device(const std::string& name) {
   }
 }
 
-// Shuffled epoch order of example indices, reshuffled each epoch with a seeded Rng. With
-// `length_groups` > 0 (TrainOptions::length_groups), batches come from chunks of that many batches of
-// the shuffled order, sorted by `lengths` and served in shuffled order.
-class BatchSampler {
- public:
-  BatchSampler(size_t n, uint64_t seed, std::vector<size_t> lengths = {}, size_t length_groups = 0)
-      : order_(n), lengths_(std::move(lengths)), groups_(length_groups), rng_(seed) {
-    std::iota(order_.begin(), order_.end(), size_t{0});
-    rng_.shuffle(order_);
-  }
-  std::vector<size_t> next(size_t batch) {
-    if (groups_ == 0 || lengths_.size() != order_.size()) return take(batch);
-    if (ready_.empty()) {
-      std::vector<size_t> chunk = take(batch * groups_);
-      std::stable_sort(chunk.begin(), chunk.end(), [&](size_t a, size_t b) { return lengths_[a] < lengths_[b]; });
-      for (size_t b = 0; b < chunk.size(); b += batch)
-        ready_.emplace_back(chunk.begin() + static_cast<long>(b),
-                            chunk.begin() + static_cast<long>(std::min(chunk.size(), b + batch)));
-      rng_.shuffle(ready_);
-    }
-    std::vector<size_t> out = std::move(ready_.back());
-    ready_.pop_back();
-    return out;
-  }
-
- private:
-  std::vector<size_t> take(size_t count) {
-    std::vector<size_t> out;
-    while (out.size() < count) {
-      if (pos_ == order_.size()) {
-        rng_.shuffle(order_);
-        pos_ = 0;
-      }
-      out.push_back(order_[pos_++]);
-    }
-    return out;
-  }
-  std::vector<size_t> order_;
-  std::vector<size_t> lengths_;
-  size_t groups_;
-  std::vector<std::vector<size_t>> ready_;
-  size_t pos_ = 0;
-  Rng rng_;
-};
 
 // target_ranges.csv of a checkpoint: header "target,count,min,max", then one row per target.
 std::map<std::string, TargetRange> read_ranges(const std::string& path) {
@@ -400,7 +357,7 @@ int64_t Rlm::parameter_count() const {
 
 TrainReport Rlm::train(const std::vector<ArchText>& inputs, const std::vector<std::vector<double>>& values,
                        const std::vector<std::string>& targets, const TrainOptions& options,
-                       const std::string& label) {
+                       const std::string& label, size_t augmented_from) {
   auto& m = *impl_;
   NAS_CHECK(inputs.size() == values.size(), "{} inputs but {} value rows", inputs.size(), values.size());
   TrainReport report;
@@ -421,13 +378,19 @@ TrainReport Rlm::train(const std::vector<ArchText>& inputs, const std::vector<st
       if (!std::isnan(row[j])) m.observe(targets[j], row[j]);
   torch::manual_seed(derive_seed(m.config.seed, 17, static_cast<uint64_t>(options.steps)));
   m.model->train();
+  // A phase's own dropout, restored to the model's when the phase ends.
+  auto set_dropout = [&](double p) {
+    for (const auto& mod : m.model->modules(/*include_self=*/false))
+      if (auto* d = dynamic_cast<torch::nn::DropoutImpl*>(mod.get())) d->options.p(p);
+  };
+  if (options.dropout >= 0) set_dropout(options.dropout);
   torch::optim::AdamW optimizer(m.model->parameters(),
                                 torch::optim::AdamWOptions(options.lr).weight_decay(options.weight_decay));
   std::vector<size_t> lengths;
   if (options.length_groups > 0)
     for (const auto& x : src) lengths.push_back(x.size());
   BatchSampler sampler(inputs.size(), derive_seed(m.config.seed, 23, inputs.size()), std::move(lengths),
-                       static_cast<size_t>(options.length_groups));
+                       static_cast<size_t>(options.length_groups), augmented_from);
   Progress progress(label, options.steps, "step");
   std::vector<double> losses;
   const double pi = std::acos(-1.0);
@@ -454,6 +417,7 @@ TrainReport Rlm::train(const std::vector<ArchText>& inputs, const std::vector<st
     progress.update(step + 1, fmt::format("loss={:.4f} lr={:.2e}", recent, lr));
   }
   progress.finish(fmt::format("loss={:.4f}", losses.back()));
+  if (options.dropout >= 0) set_dropout(m.config.model.dropout);
   m.model->eval();
   size_t tenth = std::max<size_t>(1, losses.size() / 10);
   report.steps = options.steps;

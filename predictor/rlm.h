@@ -67,10 +67,14 @@ class Rlm {
   // The config's context targets (data.context) that `targets` does not name are decoded first, with
   // their values from inputs[i].computed (see predict). Shows a progress line with step, loss, rate
   // and ETA on stderr. Each target's trained_range() grows to cover its (non-missing) values.
+  // Rows from `augmented_from` on (0 = none) are augmented rows (pipeline.h training_set()): an
+  // epoch visits every row before it once plus as many augmented rows, the next ones of a shuffled
+  // cycle over them, so the targets only the labelled rows carry (those the augmentation leaves
+  // missing) keep at least half of every epoch.
   // Throws nas::ConfigError if a context value is missing.
   TrainReport train(const std::vector<ArchText>& inputs, const std::vector<std::vector<double>>& values,
                     const std::vector<std::string>& targets, const TrainOptions& options,
-                    const std::string& label = "train");
+                    const std::string& label = "train", size_t augmented_from = 0);
 
   // Decodes `targets` in order for every input (batched; encoder run once per architecture).
   // Context: the config's data.context targets not among `targets` (graph-computed values such as

@@ -57,7 +57,8 @@ class RlmSource final : public MetricSource {
 
   // Fine-tunes the model (Rlm::train, `options.steps` steps, progress on stderr) on `xs` with true values
   // values[i][j] of metrics[j]; only the metrics the model was fine-tuned on are used, in its target
-  // order. Used by active learning (search/search_run.h).
+  // order; with the equivalence augmentation of its config (predictor::with_equivalents). Used by
+  // active learning (search/search_run.h).
   void refit(const std::vector<spaces::Genotype>& xs, const std::vector<std::vector<double>>& values,
              const std::vector<std::string>& metrics, const predictor::TrainOptions& options);
   // Writes the model as a checkpoint (atomic) / replaces it by the checkpoint in `dir` (nas::CheckpointError
@@ -115,10 +116,12 @@ inline void RlmSource::refit(const std::vector<spaces::Genotype>& xs, const std:
     for (size_t c : columns) v.push_back(row.at(c));
     y.push_back(std::move(v));
   }
-  auto texts = predictor::architecture_texts(*space_, xs, rlm_.config().dataset);
+  // With the fine-tuning's equivalence augmentation (data.equivalents), if any.
+  auto set = predictor::with_equivalents(*space_, xs, std::move(y), targets, rlm_.config().data);
+  auto texts = predictor::architecture_texts(*space_, set.archs, rlm_.config().dataset);
   predictor::TrainOptions o = options;
   o.targets = targets;
-  rlm_.train(texts, y, targets, o, "refit");
+  rlm_.train(texts, set.y, targets, o, "refit", set.labelled);
 }
 
 inline bool RlmSource::provides(const std::string& metric) const {

@@ -1,5 +1,6 @@
 #include "predictor/pipeline.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -152,6 +153,69 @@ TEST(LoadSplitErrorTest, ABadArchitectureNamesTheFileLineAndColumns) {
   EXPECT_NE(msg.find("'opz'"), std::string::npos) << msg;
   c.data.arch_column = "{adj}|{ops";
   EXPECT_THROW(load_split(c, *spaces::make_space("nb101")), ConfigError);
+}
+
+// Equivalence augmentation on the real NB201 table: the labelled rows come first and unchanged; each
+// added row is another member of a labelled cell's class, carrying that cell's accuracy and no latency.
+TEST(TrainingSetTest, EquivalentsCarryTheSharedTargetsOnly) {
+  RlmConfig c;
+  c.source = "test";
+  c.space = "nb201";
+  c.data.table = "nb201.csv";
+  c.data.targets = {"acc_cifar10", "lat_ms_pixel3"};
+  c.data.train_size = 40;
+  c.data.test_size = 10;
+  c.data.split_seed = 3;
+  auto space = spaces::make_space("nb201");
+  LabelledSplit split = load_split(c, *space);
+  TrainingSet plain = training_set(c, *space, split);
+  EXPECT_EQ(plain.archs, split.train);
+  EXPECT_EQ(plain.labelled, 40u);
+
+  c.data.equivalents = 3;
+  c.data.equivalent_targets = {"acc_cifar10"};
+  TrainingSet set = training_set(c, *space, split);
+  ASSERT_EQ(set.labelled, 40u);
+  ASSERT_EQ(set.archs.size(), set.y.size());
+  ASSERT_GT(set.archs.size(), 40u) << "40 random cells should include members of larger classes";
+  ASSERT_LE(set.archs.size(), 40u * 4);
+  for (size_t i = 0; i < 40; ++i) {
+    EXPECT_EQ(set.archs[i], split.train[i]);
+    EXPECT_EQ(set.y[i], split.train_y[i]);
+  }
+  std::map<std::string, size_t> added_per_class;
+  for (size_t i = 40; i < set.archs.size(); ++i) {
+    EXPECT_TRUE(std::isnan(set.y[i][1])) << "latency is not shared by a class";
+    // The row's accuracy is that of a labelled cell of the same class.
+    bool found = false;
+    for (size_t l = 0; l < 40 && !found; ++l)
+      found = space->canonical(split.train[l]) == space->canonical(set.archs[i]) && split.train_y[l][0] == set.y[i][0] &&
+              split.train[l] != set.archs[i];
+    EXPECT_TRUE(found) << space->format(set.archs[i]);
+    ++added_per_class[space->canonical(set.archs[i])];
+  }
+  for (const auto& [cls, n] : added_per_class) {
+    size_t labelled_in_class = 0;
+    for (const auto& g : split.train) labelled_in_class += space->canonical(g) == cls;
+    EXPECT_LE(n, 3 * labelled_in_class) << cls;
+  }
+  // The same seed gives the same set.
+  TrainingSet again = training_set(c, *space, split);
+  EXPECT_EQ(again.archs, set.archs);
+
+  // A space that cannot be enumerated has no classes to draw from.
+  RlmConfig c101;
+  c101.source = "test";
+  c101.space = "nb101";
+  c101.data.table = "nb101_subset.csv";
+  c101.data.arch_column = "{adjacency_7x7}|{ops}";
+  c101.data.targets = {"acc_cifar10_val"};
+  c101.data.train_size = 5;
+  c101.data.test_size = 0;
+  c101.data.equivalents = 2;
+  c101.data.equivalent_targets = {"acc_cifar10_val"};
+  auto nb101 = spaces::make_space("nb101");
+  EXPECT_THROW(training_set(c101, *nb101, load_split(c101, *nb101)), ConfigError);
 }
 
 TEST(PretrainingPoolTest, AMultiSpacePoolHoldsEverySpaceInOrder) {

@@ -107,6 +107,48 @@ TEST(RlmTest, LengthGroupedBatchesStillFitTheData) {
   }
 }
 
+// Fine-tuning with dropout on a model built without it still fits the data; the setting round-trips
+// through the stored YAML and is validated, as are the equivalence-augmentation keys.
+TEST(RlmTest, FineTuningDropoutStillFitsTheData) {
+  Fixture f = real_cells(8);
+  RlmConfig config = tiny_config();
+  config.finetune.dropout = 0.1;
+  Rlm rlm(config, tokenizer_for(f));
+  auto report = rlm.train(f.texts, f.values, kTargets, config.finetune, "dropout");
+  EXPECT_LT(report.final_loss, 0.4 * report.first_loss) << "first " << report.first_loss << " final "
+                                                          << report.final_loss;
+  // Prediction runs without dropout: two greedy predictions agree exactly, and lie near the data.
+  DecodeOptions greedy;
+  greedy.samples = 0;
+  auto a = rlm.predict(f.texts, kTargets, greedy);
+  auto b = rlm.predict(f.texts, kTargets, greedy);
+  int close = 0;
+  for (size_t i = 0; i < f.texts.size(); ++i) {
+    EXPECT_EQ(a[i].median, b[i].median);
+    close += std::abs(a[i].median[0] - f.values[i][0]) / f.values[i][0] < 0.05;
+  }
+  EXPECT_GE(close, 6);
+  auto round = parse_rlm_config(rlm_config_to_yaml(config), "round.yaml");
+  EXPECT_DOUBLE_EQ(round.finetune.dropout, 0.1);
+  EXPECT_LT(round.pretrain.dropout, 0.0) << "unset means the model's dropout";
+  auto error = [](const std::string& yaml) {
+    try {
+      parse_rlm_config(yaml, "c.yaml");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string base = "data: {table: nb201.csv, targets: [acc_cifar10]}\n";
+  EXPECT_NE(error(base + "finetune: {dropout: 1.5}\n").find("c.yaml: finetune.dropout: must be < 1"), std::string::npos);
+  EXPECT_NE(error("data: {table: nb201.csv, targets: [acc_cifar10], equivalents: 4}\n")
+                .find("c.yaml: data.equivalent_targets: required when data.equivalents > 0"),
+            std::string::npos);
+  EXPECT_NE(error("data: {table: nb201.csv, targets: [acc_cifar10], equivalents: 4, equivalent_targets: [acc]}\n")
+                .find("c.yaml: data.equivalent_targets: 'acc' is not one of data.targets"),
+            std::string::npos);
+}
+
 TEST(RlmTest, SampledPredictionsAreValidNumbersWithOrderedQuantiles) {
   Fixture f = real_cells(6);
   RlmConfig config = tiny_config();
