@@ -64,6 +64,16 @@ BpeTokenizer tokenizer_for(const Fixture& f) {
   return BpeTokenizer::train(corpus, o);
 }
 
+// The message of the ConfigError that parsing `yaml` (as "c.yaml") throws, or "no error".
+std::string config_error(const std::string& yaml) {
+  try {
+    parse_rlm_config(yaml, "c.yaml");
+  } catch (const ConfigError& e) {
+    return std::string(e.what());
+  }
+  return std::string("no error");
+}
+
 TEST(RlmTest, TinyModelOverfitsAHandfulOfArchitectures) {
   Fixture f = real_cells(8);
   RlmConfig config = tiny_config();
@@ -131,20 +141,12 @@ TEST(RlmTest, FineTuningDropoutStillFitsTheData) {
   auto round = parse_rlm_config(rlm_config_to_yaml(config), "round.yaml");
   EXPECT_DOUBLE_EQ(round.finetune.dropout, 0.1);
   EXPECT_LT(round.pretrain.dropout, 0.0) << "unset means the model's dropout";
-  auto error = [](const std::string& yaml) {
-    try {
-      parse_rlm_config(yaml, "c.yaml");
-    } catch (const ConfigError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
   const std::string base = "data: {table: nb201.csv, targets: [acc_cifar10]}\n";
-  EXPECT_NE(error(base + "finetune: {dropout: 1.5}\n").find("c.yaml: finetune.dropout: must be < 1"), std::string::npos);
-  EXPECT_NE(error("data: {table: nb201.csv, targets: [acc_cifar10], equivalents: 4}\n")
+  EXPECT_NE(config_error(base + "finetune: {dropout: 1.5}\n").find("c.yaml: finetune.dropout: must be < 1"), std::string::npos);
+  EXPECT_NE(config_error("data: {table: nb201.csv, targets: [acc_cifar10], equivalents: 4}\n")
                 .find("c.yaml: data.equivalent_targets: required when data.equivalents > 0"),
             std::string::npos);
-  EXPECT_NE(error("data: {table: nb201.csv, targets: [acc_cifar10], equivalents: 4, equivalent_targets: [acc]}\n")
+  EXPECT_NE(config_error("data: {table: nb201.csv, targets: [acc_cifar10], equivalents: 4, equivalent_targets: [acc]}\n")
                 .find("c.yaml: data.equivalent_targets: 'acc' is not one of data.targets"),
             std::string::npos);
 }
@@ -446,14 +448,7 @@ TEST(RlmTest, UnknownTargetIsAConfigError) {
 }
 
 TEST(RlmConfigTest, ErrorsNameTheFileAndKey) {
-  auto error = [](const std::string& yaml) {
-    try {
-      parse_rlm_config(yaml, "c.yaml");
-    } catch (const ConfigError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
+  const auto& error = config_error;
   const std::string base = "data: {table: nb201.csv, targets: [acc_cifar10]}\n";
   EXPECT_EQ(error(base + "modle: {d_model: 3}\n"), "c.yaml: modle: unknown key (line 2)");
   EXPECT_EQ(error(base + "model: {d_model: 30, heads: 4}\n"),
