@@ -54,7 +54,6 @@ torch::Device parse_device(const std::string& name) {
   }
 }
 
-
 // target_ranges.csv of a checkpoint: header "target,count,min,max", then one row per target.
 std::map<std::string, TargetRange> read_ranges(const std::string& path) {
   const Table table = [&] {
