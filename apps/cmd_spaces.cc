@@ -128,7 +128,8 @@ void add_info(CLI::App& app) {
       spaces::BuildOptions b;
       b.dataset = ds;
       auto cost = onnx_text::graph_cost(space->build_model(g, b));
-      fmt::print("{:<10} params {:.6f} M   FLOPs {:.5f} M\n", ds, cost.params_M, cost.flops_M);
+      fmt::print("{:<10} params {:.6f} M   FLOPs {:.5f} M   live FLOPs {:.5f} M\n", ds, cost.params_M, cost.flops_M,
+                 cost.live_flops_M);
     }
     if (auto t = table_of(*space_name)) {
       Table table = Table::load(data_path(t->file), {{t->arch_column, ColumnType::kText}});

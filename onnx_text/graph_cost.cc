@@ -1,6 +1,7 @@
 #include "onnx_text/graph_cost.h"
 
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
@@ -198,12 +199,103 @@ void collect_reads(const onnx::NodeProto& n, std::vector<std::string>& reads) {
   }
 }
 
+struct CallSummary;
+
+// One node of an evaluated graph or body as liveness sees it: the values it reads (for a call, its
+// actual inputs by position), its outputs, and its MACs (a call's: those of its summary).
+struct LiveNode {
+  std::vector<std::string> reads, outputs;
+  double macs = 0;
+  const CallSummary* call = nullptr;
+  bool zero = false;  // makes_zero(): reads nothing it needs
+};
+using Body = std::vector<LiveNode>;
+
+// The live part of one call for one set of needed outputs.
+struct CallLive {
+  double macs = 0;
+  std::vector<bool> needed_formals;  // per formal input: read by a live node of the body
+};
+
 // What a function body contributes per call, for one signature (actual input types and attributes).
 struct CallSummary {
   std::vector<std::optional<onnx::TypeProto>> outputs;  // per formal output
   double macs = 0;
   std::vector<bool> trainable_formals;  // per formal input: read in a trainable slot
+  std::vector<std::string> formal_inputs, formal_outputs;
+  Body body;
+  mutable std::map<std::vector<bool>, CallLive> live;  // by needed formal outputs, filled on demand
 };
+
+double total_macs(const Body& body) {
+  double macs = 0;
+  for (const auto& n : body) macs += n.macs;
+  return macs;
+}
+
+double live_macs(const Body& body, std::unordered_set<std::string>& needed);
+
+const CallLive& call_live(const CallSummary& s, std::vector<bool> mask) {
+  mask.resize(s.formal_outputs.size(), false);
+  auto it = s.live.find(mask);
+  if (it != s.live.end()) return it->second;
+  std::unordered_set<std::string> needed;
+  for (size_t k = 0; k < mask.size(); ++k)
+    if (mask[k]) needed.insert(s.formal_outputs[k]);
+  CallLive result;
+  result.macs = live_macs(s.body, needed);
+  for (const auto& f : s.formal_inputs) result.needed_formals.push_back(needed.count(f) > 0);
+  return s.live.emplace(std::move(mask), std::move(result)).first->second;
+}
+
+// MACs of the nodes of `body` that some value in `needed` depends on (backwards from the last node);
+// `needed` grows by every value those nodes read.
+double live_macs(const Body& body, std::unordered_set<std::string>& needed) {
+  double macs = 0;
+  for (auto n = body.rbegin(); n != body.rend(); ++n) {
+    std::vector<bool> mask;
+    bool live = false;
+    for (const auto& out : n->outputs) {
+      mask.push_back(!out.empty() && needed.count(out) > 0);
+      live |= mask.back();
+    }
+    if (!live || n->zero) continue;
+    if (n->call == nullptr) {
+      macs += n->macs;
+      for (const auto& r : n->reads)
+        if (!r.empty()) needed.insert(r);
+      continue;
+    }
+    const CallLive& part = call_live(*n->call, std::move(mask));
+    macs += part.macs;
+    for (size_t k = 0; k < n->reads.size() && k < part.needed_formals.size(); ++k)
+      if (part.needed_formals[k] && !n->reads[k].empty()) needed.insert(n->reads[k]);
+  }
+  return macs;
+}
+
+// True for nodes whose output is zero whatever the value of their computed input, so the input is not
+// needed: Sub(x, x), and Mul by an all-zero initializer (a runtime folds both to a constant).
+bool makes_zero(const onnx::NodeProto& n, const Scope& scope) {
+  if (!is_default_domain(n.domain()) || n.input_size() != 2) return false;
+  if (n.op_type() == "Sub") return n.input(0) == n.input(1) && !n.input(0).empty();
+  if (n.op_type() != "Mul") return false;
+  for (const auto& name : n.input()) {
+    auto c = scope.consts.find(name);
+    if (c == scope.consts.end() || c->second->data_type() != onnx::TensorProto::FLOAT || !keep_values(*c->second))
+      continue;
+    const onnx::TensorProto& t = *c->second;
+    std::vector<float> values(t.float_data().begin(), t.float_data().end());
+    if (t.has_raw_data() && t.raw_data().size() % sizeof(float) == 0) {  // little-endian, as ONNX stores it
+      values.resize(t.raw_data().size() / sizeof(float));
+      std::memcpy(values.data(), t.raw_data().data(), t.raw_data().size());
+    }
+    bool zero = !values.empty();
+    for (float v : values) zero &= v == 0.0f;
+    if (zero) return true;
+  }
+  return false;
+}
 
 // Shape inference and counting over a graph or function body. Runs of standard nodes go through
 // onnx::shape_inference::InferShapes as one small graph; each call of a model-local function is
@@ -221,15 +313,20 @@ class Evaluator {
   const OpsetMap& model_opsets() const { return model_opsets_; }
 
   // Infers the types of the values `nodes` produce into `scope`, records in `trainable` the values
-  // read in trainable slots, and returns the MACs. `declared` holds types the scope declares for
-  // produced values (graph outputs / value_info); inference is checked and merged against them.
-  double run(const Nodes& nodes, Scope& scope, const TypeMap& declared, const OpsetMap& opsets,
-             std::unordered_set<std::string>& trainable, const std::string& where) {
-    double macs = 0;
+  // read in trainable slots, and returns the nodes with their MACs for counting (total_macs,
+  // live_macs). `declared` holds types the scope declares for produced values (graph outputs /
+  // value_info); inference is checked and merged against them.
+  Body run(const Nodes& nodes, Scope& scope, const TypeMap& declared, const OpsetMap& opsets,
+           std::unordered_set<std::string>& trainable, const std::string& where) {
+    Body body(static_cast<size_t>(nodes.size()));
     int begin = 0;
     while (begin < nodes.size()) {
       if (const onnx::FunctionProto* fn = function_of(nodes[begin])) {
-        macs += run_call(nodes[begin], *fn, scope, declared, trainable, where);
+        LiveNode& ln = body[static_cast<size_t>(begin)];
+        ln.call = &run_call(nodes[begin], *fn, scope, declared, trainable, where);
+        ln.macs = ln.call->macs;
+        ln.reads.assign(nodes[begin].input().begin(), nodes[begin].input().end());
+        ln.outputs.assign(nodes[begin].output().begin(), nodes[begin].output().end());
         ++begin;
         continue;
       }
@@ -241,11 +338,15 @@ class Evaluator {
         bool batch_norm = n.op_type() == "BatchNormalization" && is_default_domain(n.domain());
         for (int k = 0; k < n.input_size(); ++k)
           if (!(batch_norm && (k == 3 || k == 4)) && !n.input(k).empty()) trainable.insert(n.input(k));
-        macs += node_macs(n, scope, where);
+        LiveNode& ln = body[static_cast<size_t>(i)];
+        ln.macs = node_macs(n, scope, where);
+        ln.zero = makes_zero(n, scope);
+        collect_reads(n, ln.reads);
+        ln.outputs.assign(n.output().begin(), n.output().end());
       }
       begin = end;
     }
-    return macs;
+    return body;
   }
 
  private:
@@ -300,8 +401,9 @@ class Evaluator {
       if (produced.count(v.name())) scope.types[v.name()] = std::move(*v.mutable_type());
   }
 
-  double run_call(const onnx::NodeProto& call, const onnx::FunctionProto& fn, Scope& scope, const TypeMap& declared,
-                  std::unordered_set<std::string>& trainable, const std::string& where) {
+  const CallSummary& run_call(const onnx::NodeProto& call, const onnx::FunctionProto& fn, Scope& scope,
+                              const TypeMap& declared, std::unordered_set<std::string>& trainable,
+                              const std::string& where) {
     std::string fn_id = fn.domain() + "." + fn.name();
     if (call.input_size() > fn.input_size() || call.output_size() > fn.output_size())
       throw OnnxTextError(fmt::format("graph_cost: node '{}' calls '{}' with {} inputs / {} outputs; it has {} / {}",
@@ -342,7 +444,7 @@ class Evaluator {
       }
       scope.types[out] = std::move(type);
     }
-    return summary.macs;
+    return summary;
   }
 
   // Evaluates the body of `fn` for the actuals of `call`.
@@ -394,7 +496,10 @@ class Evaluator {
 
     CallSummary summary;
     std::unordered_set<std::string> body_trainable;
-    summary.macs = run(body, body_scope, /*declared=*/{}, opsets, body_trainable, site);
+    summary.body = run(body, body_scope, /*declared=*/{}, opsets, body_trainable, site);
+    summary.macs = total_macs(summary.body);
+    summary.formal_inputs.assign(fn.input().begin(), fn.input().end());
+    summary.formal_outputs.assign(fn.output().begin(), fn.output().end());
     for (const auto& formal : fn.input()) summary.trainable_formals.push_back(body_trainable.count(formal) > 0);
     for (const auto& formal : fn.output()) {
       const onnx::TypeProto* t = body_scope.type(formal);
@@ -425,12 +530,15 @@ GraphCost graph_cost(const onnx::ModelProto& model) {
   for (const auto& v : g.output())
     if (v.has_type()) declared[v.name()] = v.type();
 
-  std::unordered_set<std::string> trainable;
-  double macs = evaluator.run(g.node(), scope, declared, evaluator.model_opsets(), trainable, "");
+  std::unordered_set<std::string> trainable, needed;
+  for (const auto& v : g.output()) needed.insert(v.name());
+  Body body = evaluator.run(g.node(), scope, declared, evaluator.model_opsets(), trainable, "");
+  double macs = total_macs(body);
+  double live = live_macs(body, needed);
   double params = 0;
   for (const auto& t : g.initializer())
     if (trainable.count(t.name()) && is_floating(t.data_type())) params += static_cast<double>(numel(t));
-  return GraphCost{params / 1e6, macs / 1e6};
+  return GraphCost{params / 1e6, macs / 1e6, live / 1e6};
 }
 
 }  // namespace nas::onnx_text

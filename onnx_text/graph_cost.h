@@ -8,6 +8,17 @@ namespace nas::onnx_text {
 struct GraphCost {
   double params_M = 0;  // trainable parameters (elements), / 1e6
   double flops_M = 0;   // multiply-accumulates (+ bias additions, see below), / 1e6
+  // The part of flops_M that the graph outputs depend on: the MACs left after dead-code elimination, as
+  // an inference runtime that prunes unused nodes runs the graph. A node is live if a graph output
+  // reads one of its outputs, directly or through live nodes; Sub(x, x) and Mul by an all-zero FLOAT
+  // initializer are live but read nothing (a runtime folds them to zero), so what only feeds them is
+  // dead. Local functions count as if inlined: a call counts the nodes of its body that its needed
+  // outputs depend on (worked out once per signature and set of needed outputs). Example: the NB201 cell
+  // |nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|none~2| computes
+  // node 2 (a 3x3 conv of node 0 plus a pool of node 1) only for a `none` edge, so its conv is dead:
+  // live_flops_M is the table's flops_M_cifar10 of the cell with `none` on both edges into node 2.
+  // (Pixel 3 latencies in HW-NAS-Bench follow the live ops, not all ops: tests/onnx_text.)
+  double live_flops_M = 0;
 };
 
 // Counts the trainable parameters and multiply-accumulates of ANY ONNX model: types and shapes come

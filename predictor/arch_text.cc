@@ -10,14 +10,15 @@
 namespace nas::predictor {
 
 const std::vector<std::string>& computed_target_names() {
-  static const std::vector<std::string> names = {"params_M", "flops_M", "depth_max", "depth_min"};
+  static const std::vector<std::string> names = {"params_M", "flops_M", "depth_max", "depth_min", "flops_live_M"};
   return names;
 }
 
 std::vector<double> computed_targets(const onnx::ModelProto& model) {
   auto cost = onnx_text::graph_cost(model);
   auto depth = onnx_text::graph_depth(model);
-  return {cost.params_M, cost.flops_M, static_cast<double>(depth.longest), static_cast<double>(depth.shortest)};
+  return {cost.params_M, cost.flops_M, static_cast<double>(depth.longest), static_cast<double>(depth.shortest),
+          cost.live_flops_M};
 }
 
 ArchText model_text(const onnx::ModelProto& model, const std::string& space) {

@@ -15,13 +15,16 @@ namespace nas::predictor {
 
 // Version of the predictor's input: the text dialect of onnx_text/serializer.h plus the computed
 // targets below. Stored in checkpoints (config key text_version; absent = 1) so that a pretrained
-// model made for another input version is not silently reused. Bump it whenever either changes.
+// model made for another input version is not silently reused. Bump it whenever the text or the value
+// of an existing target changes; appending a target does not (a model names the targets it was
+// pretrained on, and pretrain.targets is part of the pretrained-model cache key).
 inline constexpr int64_t kArchTextVersion = 2;
 
 // Names of the targets computed from an ONNX graph, in the order computed_targets() returns them:
 // "params_M" (trainable parameters, M) and "flops_M" (multiply-accumulates, M), as counted by
 // onnx_text/graph_cost.h; "depth_max" and "depth_min" (weighted layers on the longest / shortest
-// input-to-output path, onnx_text/graph_depth.h).
+// input-to-output path, onnx_text/graph_depth.h); "flops_live_M" (the multiply-accumulates left after
+// dead-code elimination, GraphCost::live_flops_M: what a runtime that prunes unused nodes computes).
 const std::vector<std::string>& computed_target_names();
 
 // Text and computed targets (ArchText::computed; also copied to `computed` if non-null) of each

@@ -20,7 +20,7 @@ class BpeTokenizer;
 // One architecture as the predictor reads it: its space name (the input's first token), the text of
 // its ONNX graph (onnx_text/serializer.h) and the label-free values computed from the same graph, in
 // the order of computed_target_names() (predictor/arch_text.h: params_M, flops_M, depth_max,
-// depth_min). `computed` may be empty unless the model's config names `data.context`.
+// depth_min, flops_live_M). `computed` may be empty unless the model's config names `data.context`.
 struct ArchText {
   std::string space;
   std::string text;

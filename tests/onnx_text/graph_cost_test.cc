@@ -261,6 +261,77 @@ TEST(GraphCostTest, CountsThroughNestedFunctionsLikeTheInlinedModel) {
   expect_cost(flat, params, macs);
 }
 
+// x [1,3,8,8]; a = Conv(x, wa) (4 ch), b = Conv(x, wb) (4 ch); `dead` decides how b reaches y.
+// A 3x3 conv of 3 -> 4 channels on 8x8 costs 64 x 4 x 27 = 6,912 MACs.
+onnx::ModelProto two_branches(const std::string& how_b_is_used) {
+  GraphBuilder b("branches", spaces::WeightFill::kRandom, 1);
+  b.input("x", kFloat, {1, 3, 8, 8})
+      .initializer("wa", {4, 3, 3, 3}, ParamRole::kWeight)
+      .initializer("wb", {4, 3, 3, 3}, ParamRole::kWeight)
+      .initializer("zero", {1}, ParamRole::kZeros)
+      .initializer("one", {1}, ParamRole::kOnes)
+      .node("Conv", {"x", "wa"}, {"a"}, {attr("kernel_shape", {3, 3}), attr("pads", {1, 1, 1, 1})})
+      .node("Conv", {"x", "wb"}, {"b"}, {attr("kernel_shape", {3, 3}), attr("pads", {1, 1, 1, 1})});
+  if (how_b_is_used == "unused") {
+    b.node("Relu", {"a"}, {"y"});
+  } else if (how_b_is_used == "sub") {
+    b.node("Sub", {"b", "b"}, {"z"}).node("Add", {"a", "z"}, {"y"});
+  } else if (how_b_is_used == "mul_zero") {
+    b.node("Mul", {"b", "zero"}, {"z"}).node("Add", {"a", "z"}, {"y"});
+  } else if (how_b_is_used == "mul_ones") {
+    b.node("Mul", {"b", "one"}, {"z"}).node("Add", {"a", "z"}, {"y"});
+  } else {  // "add"
+    b.node("Add", {"a", "b"}, {"y"});
+  }
+  b.output("y", kFloat, {1, 4, 8, 8});
+  return std::move(b).build();
+}
+
+TEST(GraphCostTest, LiveFlopsLeaveOutNodesTheOutputDoesNotNeed) {
+  constexpr double kConv = 64.0 * 4 * 27;
+  for (const char* how : {"unused", "sub", "mul_zero", "mul_ones", "add"}) {
+    onnx::ModelProto m = two_branches(how);
+    ASSERT_EQ(check(m), "") << how;
+    GraphCost c = graph_cost(m);
+    EXPECT_DOUBLE_EQ(c.flops_M * 1e6, 2 * kConv) << how;  // every node counts in flops_M
+    bool b_needed = std::string(how) == "add" || std::string(how) == "mul_ones";
+    EXPECT_DOUBLE_EQ(c.live_flops_M * 1e6, b_needed ? 2 * kConv : kConv) << how;
+  }
+}
+
+TEST(GraphCostTest, LiveFlopsFollowNeededValuesThroughFunctionBodies) {
+  // pair(x, w1, w2) => (y, unused) { y = Conv(x, w1); unused = Conv(x, w2) }: the second output of
+  // every call is dropped, so its conv is dead in each call, as in the inlined model; so is a conv
+  // whose output nothing reads.
+  onnx::FunctionProto pair = FunctionBuilder("pair")
+                                 .input("x")
+                                 .input("w1")
+                                 .input("w2")
+                                 .output("y")
+                                 .output("unused")
+                                 .node("Conv", {"x", "w1"}, {"y"}, {attr("kernel_shape", {1, 1})})
+                                 .node("Conv", {"x", "w2"}, {"unused"}, {attr("kernel_shape", {1, 1})})
+                                 .build();
+  GraphBuilder b("calls");
+  b.function(pair);
+  b.input("x", kFloat, {1, 4, 8, 8})
+      .initializer("w1", {4, 4, 1, 1}, ParamRole::kWeight)
+      .initializer("w2", {4, 4, 1, 1}, ParamRole::kWeight)
+      .call("pair", {"x", "w1", "w2"}, {"h", "h_unused"}, "p0")
+      .call("pair", {"h", "w1", "w2"}, {"y", "y_unused"}, "p1")
+      .node("Conv", {"x", "w1"}, {"dangling"}, {attr("kernel_shape", {1, 1})})
+      .output("y", kFloat, {1, 4, 8, 8});
+  onnx::ModelProto m = std::move(b).build();
+  ASSERT_EQ(check(m), "");
+  constexpr double kConv = 64.0 * 4 * 4;  // 1x1, 4 -> 4 channels, 8x8
+  GraphCost with = graph_cost(m);
+  EXPECT_DOUBLE_EQ(with.flops_M * 1e6, 5 * kConv);
+  EXPECT_DOUBLE_EQ(with.live_flops_M * 1e6, 2 * kConv);
+  GraphCost inlined = graph_cost(inline_functions(m));
+  EXPECT_DOUBLE_EQ(inlined.flops_M * 1e6, 5 * kConv);
+  EXPECT_DOUBLE_EQ(inlined.live_flops_M * 1e6, 2 * kConv);
+}
+
 TEST(GraphCostTest, Nb201ModelsCostTheSameWithFunctionsInlinedOrNot) {
   spaces::Nb201Space space;
   Rng rng(8);
@@ -277,6 +348,8 @@ TEST(GraphCostTest, Nb201ModelsCostTheSameWithFunctionsInlinedOrNot) {
     EXPECT_EQ(with.flops_M, inlined.flops_M) << space.format(g);
     EXPECT_EQ(with.params_M, flat.params_M) << space.format(g);
     EXPECT_EQ(with.flops_M, flat.flops_M) << space.format(g);
+    EXPECT_NEAR(with.live_flops_M, inlined.live_flops_M, 1e-9 * with.flops_M) << space.format(g);
+    EXPECT_NEAR(with.live_flops_M, flat.live_flops_M, 1e-9 * with.flops_M) << space.format(g);
   }
 }
 

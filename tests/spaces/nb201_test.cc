@@ -295,6 +295,63 @@ TEST(Nb201ModelTest, ParamsAndFlopsMatchTheTableForEveryCellAndDataset) {
   EXPECT_TRUE(failures.empty()) << failures.size() << " mismatches, first: " << failures.front();
 }
 
+// The cell with `none` on every edge into a node whose output reaches the cell output only through
+// `none` edges (what dead-code elimination removes), worked out on the genotype, independently of the
+// graph pass in graph_cost.
+Nb201Genotype without_dead_edges(Nb201Genotype g) {
+  std::array<bool, 4> needed{false, false, false, true};
+  for (int node = 2; node >= 1; --node)
+    for (int e = 0; e < kNb201NumEdges; ++e) {
+      auto [to, from] = nb201_edge(e);
+      if (from == node && needed[static_cast<size_t>(to)] && g.edges[static_cast<size_t>(e)] != Nb201Op::kNone)
+        needed[static_cast<size_t>(node)] = true;
+    }
+  for (int e = 0; e < kNb201NumEdges; ++e)
+    if (!needed[static_cast<size_t>(nb201_edge(e).first)]) g.edges[static_cast<size_t>(e)] = Nb201Op::kNone;
+  return g;
+}
+
+// live_flops_M of every cell's network is the table's flops_M_cifar10 of the same cell with its dead
+// edges removed (and equals flops_M when nothing is dead). A cell whose output does not depend on its
+// input (node 3 not reachable from node 0 through ops other than `none`) makes everything before the
+// last cell dead: only that cell's ops (run on zero tensors) and the classifier (Gemm 64 -> 10 with
+// bias: 650 MACs) are left. Each of the 15 cells has the same MACs (C doubles where H x W quarters),
+// (table flops of the cell - table flops of the all-`none` cell) / 15.
+TEST(Nb201ModelTest, LiveFlopsAreTheTableFlopsOfTheCellWithoutDeadEdges) {
+  Table t = Table::load(data_path("nb201.csv"), {{"arch_str", ColumnType::kText}});
+  t.index_by("arch_str");
+  Nb201Space space;
+  std::mutex mu;
+  std::vector<std::string> failures;
+  std::atomic<int> with_dead{0};
+  for_each_row_parallel(t.rows(), [&](size_t r) {
+    Nb201Genotype g = Nb201Genotype::parse(t.text(r, "arch_str"));
+    Nb201Genotype pruned = without_dead_edges(g);
+    onnx_text::GraphCost cost = onnx_text::graph_cost(space.build_model(space.parse(g.to_string()), BuildOptions{}));
+    std::array<bool, 4> reached{true, false, false, false};
+    for (int e = 0; e < kNb201NumEdges; ++e) {
+      auto [to, from] = nb201_edge(e);
+      if (reached[static_cast<size_t>(from)] && pruned.edges[static_cast<size_t>(e)] != Nb201Op::kNone)
+        reached[static_cast<size_t>(to)] = true;
+    }
+    double expected = t.number(*t.find(pruned.to_string()), "flops_M_cifar10");
+    if (!reached[3])
+      expected = (expected - t.number(*t.find(Nb201Genotype{}.to_string()), "flops_M_cifar10")) / 15 + 650e-6;
+    bool dead = pruned != g;
+    with_dead += dead;
+    bool all_live = !dead && reached[3];
+    bool ok = std::abs(cost.live_flops_M - expected) <= 1e-5 * expected &&
+              (all_live ? cost.live_flops_M == cost.flops_M : cost.live_flops_M <= cost.flops_M);
+    if (!ok) {
+      std::lock_guard<std::mutex> lock(mu);
+      failures.push_back(fmt::format("{}: live {} flops {}, expected live {} ({})", g.to_string(), cost.live_flops_M,
+                                     cost.flops_M, expected, pruned.to_string()));
+    }
+  });
+  EXPECT_EQ(with_dead.load(), 3420);  // cells with an op on an edge into a node that feeds only `none` edges
+  EXPECT_TRUE(failures.empty()) << failures.size() << " mismatches, first: " << failures.front();
+}
+
 TEST(Nb201ModelTest, SampledModelsPassCheckerAndShapeInference) {
   Nb201Space space;
   Rng rng(2024);
