@@ -202,18 +202,31 @@ void collect_reads(const onnx::NodeProto& n, std::vector<std::string>& reads) {
 struct CallSummary;
 
 // One node of an evaluated graph or body as liveness sees it: the values it reads (for a call, its
-// actual inputs by position), its outputs, and its MACs (a call's: those of its summary).
+// actual inputs by position), its outputs, its MACs (a call's: those of its summary) and its operator
+// (GraphCost::live_nodes naming; empty for a call).
 struct LiveNode {
   std::vector<std::string> reads, outputs;
   double macs = 0;
+  std::string op;
   const CallSummary* call = nullptr;
   bool zero = false;  // makes_zero(): reads nothing it needs
 };
 using Body = std::vector<LiveNode>;
 
+// What the live nodes of a graph or body add up to.
+struct LiveTally {
+  double macs = 0;
+  std::map<std::string, int64_t> nodes;  // by operator, as GraphCost::live_nodes
+
+  void add(const LiveTally& other) {
+    macs += other.macs;
+    for (const auto& [op, count] : other.nodes) nodes[op] += count;
+  }
+};
+
 // The live part of one call for one set of needed outputs.
 struct CallLive {
-  double macs = 0;
+  LiveTally tally;
   std::vector<bool> needed_formals;  // per formal input: read by a live node of the body
 };
 
@@ -233,7 +246,7 @@ double total_macs(const Body& body) {
   return macs;
 }
 
-double live_macs(const Body& body, std::unordered_set<std::string>& needed);
+LiveTally live_tally(const Body& body, std::unordered_set<std::string>& needed);
 
 const CallLive& call_live(const CallSummary& s, std::vector<bool> mask) {
   mask.resize(s.formal_outputs.size(), false);
@@ -243,15 +256,16 @@ const CallLive& call_live(const CallSummary& s, std::vector<bool> mask) {
   for (size_t k = 0; k < mask.size(); ++k)
     if (mask[k]) needed.insert(s.formal_outputs[k]);
   CallLive result;
-  result.macs = live_macs(s.body, needed);
+  result.tally = live_tally(s.body, needed);
   for (const auto& f : s.formal_inputs) result.needed_formals.push_back(needed.count(f) > 0);
   return s.live.emplace(std::move(mask), std::move(result)).first->second;
 }
 
-// MACs of the nodes of `body` that some value in `needed` depends on (backwards from the last node);
-// `needed` grows by every value those nodes read.
-double live_macs(const Body& body, std::unordered_set<std::string>& needed) {
-  double macs = 0;
+// MACs and operators of the nodes of `body` that some value in `needed` depends on (backwards from the
+// last node); `needed` grows by every value those nodes read. Nodes that makes_zero() are not counted:
+// a runtime folds them to a constant.
+LiveTally live_tally(const Body& body, std::unordered_set<std::string>& needed) {
+  LiveTally tally;
   for (auto n = body.rbegin(); n != body.rend(); ++n) {
     std::vector<bool> mask;
     bool live = false;
@@ -261,17 +275,18 @@ double live_macs(const Body& body, std::unordered_set<std::string>& needed) {
     }
     if (!live || n->zero) continue;
     if (n->call == nullptr) {
-      macs += n->macs;
+      tally.macs += n->macs;
+      ++tally.nodes[n->op];
       for (const auto& r : n->reads)
         if (!r.empty()) needed.insert(r);
       continue;
     }
     const CallLive& part = call_live(*n->call, std::move(mask));
-    macs += part.macs;
+    tally.add(part.tally);
     for (size_t k = 0; k < n->reads.size() && k < part.needed_formals.size(); ++k)
       if (part.needed_formals[k] && !n->reads[k].empty()) needed.insert(n->reads[k]);
   }
-  return macs;
+  return tally;
 }
 
 // True for nodes whose output is zero whatever the value of their computed input, so the input is not
@@ -314,7 +329,7 @@ class Evaluator {
 
   // Infers the types of the values `nodes` produce into `scope`, records in `trainable` the values
   // read in trainable slots, and returns the nodes with their MACs for counting (total_macs,
-  // live_macs). `declared` holds types the scope declares for produced values (graph outputs /
+  // live_tally). `declared` holds types the scope declares for produced values (graph outputs /
   // value_info); inference is checked and merged against them.
   Body run(const Nodes& nodes, Scope& scope, const TypeMap& declared, const OpsetMap& opsets,
            std::unordered_set<std::string>& trainable, const std::string& where) {
@@ -341,6 +356,7 @@ class Evaluator {
         LiveNode& ln = body[static_cast<size_t>(i)];
         ln.macs = node_macs(n, scope, where);
         ln.zero = makes_zero(n, scope);
+        ln.op = is_default_domain(n.domain()) ? n.op_type() : n.domain() + "." + n.op_type();
         collect_reads(n, ln.reads);
         ln.outputs.assign(n.output().begin(), n.output().end());
       }
@@ -534,11 +550,11 @@ GraphCost graph_cost(const onnx::ModelProto& model) {
   for (const auto& v : g.output()) needed.insert(v.name());
   Body body = evaluator.run(g.node(), scope, declared, evaluator.model_opsets(), trainable, "");
   double macs = total_macs(body);
-  double live = live_macs(body, needed);
+  LiveTally live = live_tally(body, needed);
   double params = 0;
   for (const auto& t : g.initializer())
     if (trainable.count(t.name()) && is_floating(t.data_type())) params += static_cast<double>(numel(t));
-  return GraphCost{params / 1e6, macs / 1e6, live / 1e6};
+  return GraphCost{params / 1e6, macs / 1e6, live.macs / 1e6, std::move(live.nodes)};
 }
 
 }  // namespace nas::onnx_text

@@ -10,15 +10,29 @@
 namespace nas::predictor {
 
 const std::vector<std::string>& computed_target_names() {
-  static const std::vector<std::string> names = {"params_M", "flops_M", "depth_max", "depth_min", "flops_live_M"};
+  static const std::vector<std::string> names = {"params_M",     "flops_M",    "depth_max", "depth_min",
+                                                 "flops_live_M", "convs_live", "pools_live"};
   return names;
 }
 
 std::vector<double> computed_targets(const onnx::ModelProto& model) {
   auto cost = onnx_text::graph_cost(model);
   auto depth = onnx_text::graph_depth(model);
-  return {cost.params_M, cost.flops_M, static_cast<double>(depth.longest), static_cast<double>(depth.shortest),
-          cost.live_flops_M};
+  auto live = [&cost](std::initializer_list<const char*> ops) {
+    int64_t count = 0;
+    for (const char* op : ops) {
+      auto it = cost.live_nodes.find(op);
+      if (it != cost.live_nodes.end()) count += it->second;
+    }
+    return static_cast<double>(count);
+  };
+  return {cost.params_M,
+          cost.flops_M,
+          static_cast<double>(depth.longest),
+          static_cast<double>(depth.shortest),
+          cost.live_flops_M,
+          live({"Conv", "ConvTranspose"}),
+          live({"AveragePool", "MaxPool", "LpPool"})};
 }
 
 ArchText model_text(const onnx::ModelProto& model, const std::string& space) {

@@ -33,6 +33,7 @@ void read_train(Section& parent, const std::string& key, TrainOptions* t) {
   s.get("clip_norm", &t->clip_norm);
   s.get("length_groups", &t->length_groups);
   s.get("dropout", &t->dropout);
+  s.get("attention_dropout", &t->attention_dropout);
   s.get_list("targets", &t->targets);
   s.finish();
   const auto& src = parent.source();
@@ -43,6 +44,7 @@ void read_train(Section& parent, const std::string& key, TrainOptions* t) {
   require(t->clip_norm > 0, src, s.full("clip_norm"), "must be > 0");
   require(t->length_groups >= 0, src, s.full("length_groups"), "must be >= 0 (0 = off)");
   require(t->dropout < 1, src, s.full("dropout"), "must be < 1 (< 0 = the model's dropout)");
+  require(t->attention_dropout < 1, src, s.full("attention_dropout"), "must be < 1 (< 0 = the phase's dropout)");
 }
 
 void read_data(Section& parent, DataOptions* d) {
@@ -274,6 +276,7 @@ std::string rlm_config_to_yaml(const RlmConfig& c) {
     out << YAML::Key << "clip_norm" << YAML::Value << t.clip_norm;
     if (t.length_groups > 0) out << YAML::Key << "length_groups" << YAML::Value << t.length_groups;
     if (t.dropout >= 0) out << YAML::Key << "dropout" << YAML::Value << t.dropout;
+    if (t.attention_dropout >= 0) out << YAML::Key << "attention_dropout" << YAML::Value << t.attention_dropout;
     out << YAML::Key << "targets" << YAML::Value << YAML::Flow << t.targets;
     out << YAML::EndMap;
   };

@@ -26,6 +26,10 @@ struct TrainOptions {
   // Dropout probability of every dropout layer during this phase (< 0 = the model's model.dropout).
   // Weights do not depend on it, so fine-tuning can regularise a model pretrained without dropout.
   double dropout = -1.0;
+  // Dropout on the attention weights ([batch, heads, queries, keys] after the softmax) during this
+  // phase; < 0 = the phase's dropout. The encoder's weights are the largest activations of a step
+  // (NB201: 32 x 4 x ~230 x ~230 per layer), so drawing their mask dominates a step's dropout cost.
+  double attention_dropout = -1.0;
 };
 
 // Where labelled data comes from and how it is split.

@@ -20,6 +20,7 @@
 #include <map>
 #include <numeric>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -377,12 +378,20 @@ TrainReport Rlm::train(const std::vector<ArchText>& inputs, const std::vector<st
       if (!std::isnan(row[j])) m.observe(targets[j], row[j]);
   torch::manual_seed(derive_seed(m.config.seed, 17, static_cast<uint64_t>(options.steps)));
   m.model->train();
-  // A phase's own dropout, restored to the model's when the phase ends.
-  auto set_dropout = [&](double p) {
+  // A phase's own dropout, restored to the model's when the phase ends. The attention-weight dropout
+  // layers are the `drop` of each Attention module.
+  auto set_dropout = [&](double p, double attention_p) {
+    std::set<const torch::nn::Module*> attention;
     for (const auto& mod : m.model->modules(/*include_self=*/false))
-      if (auto* d = dynamic_cast<torch::nn::DropoutImpl*>(mod.get())) d->options.p(p);
+      if (auto* a = dynamic_cast<AttentionImpl*>(mod.get())) attention.insert(a->drop.get());
+    for (const auto& mod : m.model->modules(/*include_self=*/false))
+      if (auto* d = dynamic_cast<torch::nn::DropoutImpl*>(mod.get())) d->options.p(attention.count(d) ? attention_p : p);
   };
-  if (options.dropout >= 0) set_dropout(options.dropout);
+  const bool own_dropout = options.dropout >= 0 || options.attention_dropout >= 0;
+  if (own_dropout) {
+    double p = options.dropout >= 0 ? options.dropout : m.config.model.dropout;
+    set_dropout(p, options.attention_dropout >= 0 ? options.attention_dropout : p);
+  }
   torch::optim::AdamW optimizer(m.model->parameters(),
                                 torch::optim::AdamWOptions(options.lr).weight_decay(options.weight_decay));
   std::vector<size_t> lengths;
@@ -416,7 +425,7 @@ TrainReport Rlm::train(const std::vector<ArchText>& inputs, const std::vector<st
     progress.update(step + 1, fmt::format("loss={:.4f} lr={:.2e}", recent, lr));
   }
   progress.finish(fmt::format("loss={:.4f}", losses.back()));
-  if (options.dropout >= 0) set_dropout(m.config.model.dropout);
+  if (own_dropout) set_dropout(m.config.model.dropout, m.config.model.dropout);
   m.model->eval();
   size_t tenth = std::max<size_t>(1, losses.size() / 10);
   report.steps = options.steps;

@@ -1,6 +1,7 @@
 #include "onnx_text/graph_cost.h"
 
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -296,6 +297,13 @@ TEST(GraphCostTest, LiveFlopsLeaveOutNodesTheOutputDoesNotNeed) {
     EXPECT_DOUBLE_EQ(c.flops_M * 1e6, 2 * kConv) << how;  // every node counts in flops_M
     bool b_needed = std::string(how) == "add" || std::string(how) == "mul_ones";
     EXPECT_DOUBLE_EQ(c.live_flops_M * 1e6, b_needed ? 2 * kConv : kConv) << how;
+    // The live nodes by operator: the folded Sub / Mul by zero is not run, Mul by one is.
+    std::map<std::string, int64_t> nodes{{"Conv", b_needed ? 2 : 1}};
+    std::string h = how;
+    if (h == "unused") nodes["Relu"] = 1;
+    else nodes["Add"] = 1;
+    if (h == "mul_ones") nodes["Mul"] = 1;
+    EXPECT_EQ(c.live_nodes, nodes) << how;
   }
 }
 
@@ -330,6 +338,30 @@ TEST(GraphCostTest, LiveFlopsFollowNeededValuesThroughFunctionBodies) {
   GraphCost inlined = graph_cost(inline_functions(m));
   EXPECT_DOUBLE_EQ(inlined.flops_M * 1e6, 5 * kConv);
   EXPECT_DOUBLE_EQ(inlined.live_flops_M * 1e6, 2 * kConv);
+  EXPECT_EQ(with.live_nodes, (std::map<std::string, int64_t>{{"Conv", 2}}));
+  EXPECT_EQ(inlined.live_nodes, with.live_nodes);
+}
+
+TEST(GraphCostTest, LiveNodesNameOperatorsOfOtherDomainsWithTheirDomain) {
+  // x -> Relu -> com.example.Gelu -> Identity -> y, and a Relu of x that nothing reads.
+  GraphBuilder b("domains");
+  b.input("x", kFloat, {1, 4, 8, 8}).node("Relu", {"x"}, {"r"}).node("Relu", {"x"}, {"dead"});
+  b.output("y", kFloat, {1, 4, 8, 8});
+  onnx::ModelProto m = std::move(b).build();
+  auto* custom = m.mutable_graph()->add_node();
+  custom->set_op_type("Gelu");
+  custom->set_domain("com.example");
+  custom->add_input("r");
+  custom->add_output("g");
+  auto* identity = m.mutable_graph()->add_node();
+  identity->set_op_type("Identity");
+  identity->add_input("g");
+  identity->add_output("y");
+  auto* imp = m.add_opset_import();
+  imp->set_domain("com.example");
+  imp->set_version(1);
+  GraphCost c = graph_cost(m);
+  EXPECT_EQ(c.live_nodes, (std::map<std::string, int64_t>{{"Identity", 1}, {"Relu", 1}, {"com.example.Gelu", 1}}));
 }
 
 TEST(GraphCostTest, Nb201ModelsCostTheSameWithFunctionsInlinedOrNot) {
@@ -350,6 +382,8 @@ TEST(GraphCostTest, Nb201ModelsCostTheSameWithFunctionsInlinedOrNot) {
     EXPECT_EQ(with.flops_M, flat.flops_M) << space.format(g);
     EXPECT_NEAR(with.live_flops_M, inlined.live_flops_M, 1e-9 * with.flops_M) << space.format(g);
     EXPECT_NEAR(with.live_flops_M, flat.live_flops_M, 1e-9 * with.flops_M) << space.format(g);
+    EXPECT_EQ(with.live_nodes, inlined.live_nodes) << space.format(g);
+    EXPECT_EQ(with.live_nodes, flat.live_nodes) << space.format(g);
   }
 }
 

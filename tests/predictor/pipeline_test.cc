@@ -235,6 +235,11 @@ TEST(PretrainingPoolTest, AMultiSpacePoolHoldsEverySpaceInOrder) {
       EXPECT_LE(pool[i].computed[4], pool[i].computed[1]);
     else
       EXPECT_EQ(pool[i].computed[4], pool[i].computed[1]) << "flops_live_M of " << pool[i].space;
+    // convs_live, pools_live: whole counts; every space's networks have live convs.
+    EXPECT_GE(pool[i].computed[5], 1.0) << "convs_live of " << pool[i].space;
+    EXPECT_EQ(pool[i].computed[5], std::floor(pool[i].computed[5]));
+    EXPECT_EQ(pool[i].computed[6], std::floor(pool[i].computed[6]));
+    EXPECT_GE(pool[i].computed[6], 0.0);
   }
   EXPECT_EQ(pretraining_spaces(c), c.pretrain_spaces);
 

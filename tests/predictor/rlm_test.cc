@@ -155,6 +155,29 @@ TEST(RlmTest, FineTuningDropoutStillFitsTheData) {
             std::string::npos);
 }
 
+// finetune.attention_dropout drops attention weights only: with every other dropout off it changes
+// the training run; set to the phase's dropout it is the same run as leaving it unset. It round-trips
+// through the stored YAML and is validated.
+TEST(RlmTest, AttentionDropoutIsItsOwnSetting) {
+  Fixture f = real_cells(8);
+  RlmConfig config = tiny_config();
+  auto final_loss = [&](double dropout, double attention_dropout) {
+    TrainOptions options = config.finetune;
+    options.steps = 15;  // the runs need only differ or agree, not converge
+    options.dropout = dropout;
+    options.attention_dropout = attention_dropout;
+    Rlm rlm(config, tokenizer_for(f));
+    return rlm.train(f.texts, f.values, kTargets, options, "attention dropout").final_loss;
+  };
+  EXPECT_NE(final_loss(0.0, 0.3), final_loss(0.0, -1.0));
+  EXPECT_EQ(final_loss(0.1, 0.1), final_loss(0.1, -1.0));
+  config.finetune.attention_dropout = 0.25;
+  EXPECT_DOUBLE_EQ(parse_rlm_config(rlm_config_to_yaml(config), "round.yaml").finetune.attention_dropout, 0.25);
+  EXPECT_NE(config_error("data: {table: nb201.csv, targets: [acc_cifar10]}\nfinetune: {attention_dropout: 1.0}\n")
+                .find("c.yaml: finetune.attention_dropout: must be < 1"),
+            std::string::npos);
+}
+
 TEST(RlmTest, SampledPredictionsAreValidNumbersWithOrderedQuantiles) {
   Fixture f = real_cells(6);
   RlmConfig config = tiny_config();

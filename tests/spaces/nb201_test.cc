@@ -317,7 +317,11 @@ Nb201Genotype without_dead_edges(Nb201Genotype g) {
 // last cell dead: only that cell's ops (run on zero tensors) and the classifier (Gemm 64 -> 10 with
 // bias: 650 MACs) are left. Each of the 15 cells has the same MACs (C doubles where H x W quarters),
 // (table flops of the cell - table flops of the all-`none` cell) / 15.
-TEST(Nb201ModelTest, LiveFlopsAreTheTableFlopsOfTheCellWithoutDeadEdges) {
+// Live FLOPs are the table's flops_M_cifar10 of the cell without its dead edges, and the live Conv and
+// AveragePool nodes are its conv and pool edges, in all 15 cells plus the stem and resblocks' 7 convs
+// and 2 pools. A cell whose output does not depend on its input makes everything before the last cell
+// dead: then only the last cell's ops (on zeros) and the classifier are live.
+TEST(Nb201ModelTest, LiveFlopsAndLiveNodesAreThoseOfTheCellWithoutDeadEdges) {
   Table t = Table::load(data_path("nb201.csv"), {{"arch_str", ColumnType::kText}});
   t.index_by("arch_str");
   Nb201Space space;
@@ -337,15 +341,30 @@ TEST(Nb201ModelTest, LiveFlopsAreTheTableFlopsOfTheCellWithoutDeadEdges) {
     double expected = t.number(*t.find(pruned.to_string()), "flops_M_cifar10");
     if (!reached[3])
       expected = (expected - t.number(*t.find(Nb201Genotype{}.to_string()), "flops_M_cifar10")) / 15 + 650e-6;
+    int64_t convs = 0, pools = 0;
+    for (Nb201Op op : pruned.edges) {
+      convs += op == Nb201Op::kNorConv1x1 || op == Nb201Op::kNorConv3x3;
+      pools += op == Nb201Op::kAvgPool3x3;
+    }
+    int64_t cells = reached[3] ? 15 : 1;
+    auto live_count = [&cost](const char* op) {
+      auto it = cost.live_nodes.find(op);
+      return it == cost.live_nodes.end() ? int64_t{0} : it->second;
+    };
+    int64_t expected_convs = cells * convs + (reached[3] ? 7 : 0), expected_pools = cells * pools + (reached[3] ? 2 : 0);
     bool dead = pruned != g;
     with_dead += dead;
     bool all_live = !dead && reached[3];
     bool ok = std::abs(cost.live_flops_M - expected) <= 1e-5 * expected &&
-              (all_live ? cost.live_flops_M == cost.flops_M : cost.live_flops_M <= cost.flops_M);
+              (all_live ? cost.live_flops_M == cost.flops_M : cost.live_flops_M <= cost.flops_M) &&
+              live_count("Conv") == expected_convs && live_count("AveragePool") == expected_pools &&
+              live_count("Sub") == 0;  // zero nodes are folded, not run
     if (!ok) {
       std::lock_guard<std::mutex> lock(mu);
-      failures.push_back(fmt::format("{}: live {} flops {}, expected live {} ({})", g.to_string(), cost.live_flops_M,
-                                     cost.flops_M, expected, pruned.to_string()));
+      failures.push_back(fmt::format("{}: live {} flops {} convs {} pools {}, expected live {} convs {} pools {} ({})",
+                                     g.to_string(), cost.live_flops_M, cost.flops_M, live_count("Conv"),
+                                     live_count("AveragePool"), expected, expected_convs, expected_pools,
+                                     pruned.to_string()));
     }
   });
   EXPECT_EQ(with_dead.load(), 3420);  // cells with an op on an edge into a node that feeds only `none` edges
