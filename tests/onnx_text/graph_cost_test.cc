@@ -345,18 +345,13 @@ TEST(GraphCostTest, LiveFlopsFollowNeededValuesThroughFunctionBodies) {
 TEST(GraphCostTest, LiveNodesNameOperatorsOfOtherDomainsWithTheirDomain) {
   // x -> Relu -> com.example.Gelu -> Identity -> y, and a Relu of x that nothing reads.
   GraphBuilder b("domains");
-  b.input("x", kFloat, {1, 4, 8, 8}).node("Relu", {"x"}, {"r"}).node("Relu", {"x"}, {"dead"});
-  b.output("y", kFloat, {1, 4, 8, 8});
+  b.input("x", kFloat, {1, 4, 8, 8})
+      .node("Relu", {"x"}, {"r"})
+      .node("Relu", {"x"}, {"dead"})
+      .node("Gelu", {"r"}, {"g"}, {}, "com.example")
+      .node("Identity", {"g"}, {"y"})
+      .output("y", kFloat, {1, 4, 8, 8});
   onnx::ModelProto m = std::move(b).build();
-  auto* custom = m.mutable_graph()->add_node();
-  custom->set_op_type("Gelu");
-  custom->set_domain("com.example");
-  custom->add_input("r");
-  custom->add_output("g");
-  auto* identity = m.mutable_graph()->add_node();
-  identity->set_op_type("Identity");
-  identity->add_input("g");
-  identity->add_output("y");
   auto* imp = m.add_opset_import();
   imp->set_domain("com.example");
   imp->set_version(1);
