@@ -238,6 +238,7 @@ struct CallSummary {
   std::vector<std::string> formal_inputs, formal_outputs;
   Body body;
   mutable std::map<std::vector<bool>, CallLive> live;  // by needed formal outputs, filled on demand
+  mutable std::optional<std::map<std::string, int64_t>> all_nodes;  // every node of the body, on demand
 };
 
 double total_macs(const Body& body) {
@@ -247,6 +248,20 @@ double total_macs(const Body& body) {
 }
 
 LiveTally live_tally(const Body& body, std::unordered_set<std::string>& needed);
+
+// Every node of `body` by operator (GraphCost::nodes), calls counted through their bodies.
+std::map<std::string, int64_t> all_nodes(const Body& body) {
+  std::map<std::string, int64_t> nodes;
+  for (const auto& n : body) {
+    if (n.call == nullptr) {
+      ++nodes[n.op];
+      continue;
+    }
+    if (!n.call->all_nodes) n.call->all_nodes = all_nodes(n.call->body);
+    for (const auto& [op, count] : *n.call->all_nodes) nodes[op] += count;
+  }
+  return nodes;
+}
 
 const CallLive& call_live(const CallSummary& s, std::vector<bool> mask) {
   mask.resize(s.formal_outputs.size(), false);
@@ -554,7 +569,7 @@ GraphCost graph_cost(const onnx::ModelProto& model) {
   double params = 0;
   for (const auto& t : g.initializer())
     if (trainable.count(t.name()) && is_floating(t.data_type())) params += static_cast<double>(numel(t));
-  return GraphCost{params / 1e6, macs / 1e6, live.macs / 1e6, std::move(live.nodes)};
+  return GraphCost{params / 1e6, macs / 1e6, live.macs / 1e6, std::move(live.nodes), all_nodes(body)};
 }
 
 }  // namespace nas::onnx_text

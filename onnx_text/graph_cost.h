@@ -33,6 +33,13 @@ struct GraphCost {
   // AveragePool counts, 0.96 (counted on the genotype, in python). Checked against the genotype for
   // every NB201 cell in tests/spaces/nb201_test.cc.
   std::map<std::string, int64_t> live_nodes;
+  // Number of nodes per operator, live or not (same naming; calls of local functions expanded). With
+  // live_nodes it gives the dead ones, which some runtimes still run. On the NB201 table, HW-NAS-Bench's
+  // Pixel 3 latencies leave out the ops of some dead nodes and count those of others, by the cell's
+  // pattern of `none` edges: with only edge 2->3 `none`, node 2 (summing two ops) is left out (512
+  // cells: median share of its ops' fitted cost in the latency 0.05); with edges 1->2 and 2->3 `none`,
+  // node 2 (one op of node 0) is counted (64 cells: 1.09) (fitted in python on the genotypes).
+  std::map<std::string, int64_t> nodes;
 };
 
 // Counts the trainable parameters and multiply-accumulates of ANY ONNX model: types and shapes come

@@ -11,28 +11,33 @@ namespace nas::predictor {
 
 const std::vector<std::string>& computed_target_names() {
   static const std::vector<std::string> names = {"params_M",     "flops_M",    "depth_max", "depth_min",
-                                                 "flops_live_M", "convs_live", "pools_live"};
+                                                 "flops_live_M", "convs_live", "pools_live",
+                                                 "convs_dead",   "pools_dead"};
   return names;
 }
 
 std::vector<double> computed_targets(const onnx::ModelProto& model) {
   auto cost = onnx_text::graph_cost(model);
   auto depth = onnx_text::graph_depth(model);
-  auto live = [&cost](std::initializer_list<const char*> ops) {
-    int64_t count = 0;
+  auto count = [](const std::map<std::string, int64_t>& nodes, std::initializer_list<const char*> ops) {
+    int64_t n = 0;
     for (const char* op : ops) {
-      auto it = cost.live_nodes.find(op);
-      if (it != cost.live_nodes.end()) count += it->second;
+      auto it = nodes.find(op);
+      if (it != nodes.end()) n += it->second;
     }
-    return static_cast<double>(count);
+    return static_cast<double>(n);
   };
+  auto live = [&](std::initializer_list<const char*> ops) { return count(cost.live_nodes, ops); };
+  auto dead = [&](std::initializer_list<const char*> ops) { return count(cost.nodes, ops) - live(ops); };
   return {cost.params_M,
           cost.flops_M,
           static_cast<double>(depth.longest),
           static_cast<double>(depth.shortest),
           cost.live_flops_M,
           live({"Conv", "ConvTranspose"}),
-          live({"AveragePool", "MaxPool", "LpPool"})};
+          live({"AveragePool", "MaxPool", "LpPool"}),
+          dead({"Conv", "ConvTranspose"}),
+          dead({"AveragePool", "MaxPool", "LpPool"})};
 }
 
 ArchText model_text(const onnx::ModelProto& model, const std::string& space) {

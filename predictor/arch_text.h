@@ -26,7 +26,8 @@ inline constexpr int64_t kArchTextVersion = 2;
 // input-to-output path, onnx_text/graph_depth.h); "flops_live_M" (the multiply-accumulates left after
 // dead-code elimination, GraphCost::live_flops_M: what a runtime that prunes unused nodes computes);
 // "convs_live" (live Conv / ConvTranspose nodes) and "pools_live" (live windowed pooling nodes:
-// AveragePool, MaxPool, LpPool), counted from GraphCost::live_nodes.
+// AveragePool, MaxPool, LpPool), counted from GraphCost::live_nodes; "convs_dead" and "pools_dead"
+// (the same operators' nodes that are not live: GraphCost::nodes minus live_nodes).
 const std::vector<std::string>& computed_target_names();
 
 // Text and computed targets (ArchText::computed; also copied to `computed` if non-null) of each

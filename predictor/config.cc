@@ -34,6 +34,7 @@ void read_train(Section& parent, const std::string& key, TrainOptions* t) {
   s.get("length_groups", &t->length_groups);
   s.get("dropout", &t->dropout);
   s.get("attention_dropout", &t->attention_dropout);
+  s.get("ema_decay", &t->ema_decay);
   s.get_list("targets", &t->targets);
   s.finish();
   const auto& src = parent.source();
@@ -45,6 +46,7 @@ void read_train(Section& parent, const std::string& key, TrainOptions* t) {
   require(t->length_groups >= 0, src, s.full("length_groups"), "must be >= 0 (0 = off)");
   require(t->dropout < 1, src, s.full("dropout"), "must be < 1 (< 0 = the model's dropout)");
   require(t->attention_dropout < 1, src, s.full("attention_dropout"), "must be < 1 (< 0 = the phase's dropout)");
+  require(t->ema_decay >= 0 && t->ema_decay < 1, src, s.full("ema_decay"), "must be in [0, 1) (0 = off)");
 }
 
 void read_data(Section& parent, DataOptions* d) {
@@ -277,6 +279,7 @@ std::string rlm_config_to_yaml(const RlmConfig& c) {
     if (t.length_groups > 0) out << YAML::Key << "length_groups" << YAML::Value << t.length_groups;
     if (t.dropout >= 0) out << YAML::Key << "dropout" << YAML::Value << t.dropout;
     if (t.attention_dropout >= 0) out << YAML::Key << "attention_dropout" << YAML::Value << t.attention_dropout;
+    if (t.ema_decay > 0) out << YAML::Key << "ema_decay" << YAML::Value << t.ema_decay;
     out << YAML::Key << "targets" << YAML::Value << YAML::Flow << t.targets;
     out << YAML::EndMap;
   };

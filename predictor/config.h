@@ -30,6 +30,12 @@ struct TrainOptions {
   // phase; < 0 = the phase's dropout. The encoder's weights are the largest activations of a step
   // (NB201: 32 x 4 x ~230 x ~230 per layer), so drawing their mask dominates a step's dropout cost.
   double attention_dropout = -1.0;
+  // Exponential moving average of the weights (Polyak averaging): after each optimizer step
+  // ema = d * ema + (1 - d) * weights, with d = min(ema_decay, (1 + step) / (10 + step)) so early steps
+  // are not frozen in; the phase ends with the averaged weights in the model. 0 = off. An average over
+  // the last ~1 / (1 - d) steps smooths out the last updates' noise, which the cosine schedule's
+  // floor of 0.1 x lr leaves in (used by TensorFlow's ExponentialMovingAverage with the same warm-up).
+  double ema_decay = 0.0;
 };
 
 // Where labelled data comes from and how it is split.

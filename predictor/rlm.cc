@@ -399,6 +399,13 @@ TrainReport Rlm::train(const std::vector<ArchText>& inputs, const std::vector<st
     for (const auto& x : src) lengths.push_back(x.size());
   BatchSampler sampler(inputs.size(), derive_seed(m.config.seed, 23, inputs.size()), std::move(lengths),
                        static_cast<size_t>(options.length_groups), augmented_from);
+  // Polyak averaging (TrainOptions::ema_decay): the averaged weights replace the model's at the end.
+  const auto params = m.model->parameters();
+  std::vector<torch::Tensor> ema;
+  if (options.ema_decay > 0) {
+    torch::NoGradGuard no_grad;
+    for (const auto& p : params) ema.push_back(p.detach().clone());
+  }
   Progress progress(label, options.steps, "step");
   std::vector<double> losses;
   const double pi = std::acos(-1.0);
@@ -419,12 +426,21 @@ TrainReport Rlm::train(const std::vector<ArchText>& inputs, const std::vector<st
     loss.backward();
     torch::nn::utils::clip_grad_norm_(m.model->parameters(), options.clip_norm);
     optimizer.step();
+    if (!ema.empty()) {
+      torch::NoGradGuard no_grad;
+      const double d = std::min(options.ema_decay, (1.0 + static_cast<double>(step)) / (10.0 + static_cast<double>(step)));
+      for (size_t i = 0; i < params.size(); ++i) ema[i].mul_(d).add_(params[i].detach(), 1.0 - d);
+    }
     losses.push_back(loss.item<double>());
     size_t w = std::min<size_t>(losses.size(), 50);
     double recent = std::accumulate(losses.end() - static_cast<long>(w), losses.end(), 0.0) / static_cast<double>(w);
     progress.update(step + 1, fmt::format("loss={:.4f} lr={:.2e}", recent, lr));
   }
   progress.finish(fmt::format("loss={:.4f}", losses.back()));
+  if (!ema.empty()) {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < params.size(); ++i) params[i].copy_(ema[i]);
+  }
   if (own_dropout) set_dropout(m.config.model.dropout, m.config.model.dropout);
   m.model->eval();
   size_t tenth = std::max<size_t>(1, losses.size() / 10);

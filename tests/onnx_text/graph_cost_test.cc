@@ -304,6 +304,13 @@ TEST(GraphCostTest, LiveFlopsLeaveOutNodesTheOutputDoesNotNeed) {
     else nodes["Add"] = 1;
     if (h == "mul_ones") nodes["Mul"] = 1;
     EXPECT_EQ(c.live_nodes, nodes) << how;
+    // Every node, live or not.
+    std::map<std::string, int64_t> all{{"Conv", 2}};
+    if (h == "unused") all["Relu"] = 1;
+    else if (h == "sub") all["Sub"] = all["Add"] = 1;
+    else if (h == "add") all["Add"] = 1;
+    else all["Mul"] = all["Add"] = 1;
+    EXPECT_EQ(c.nodes, all) << how;
   }
 }
 
@@ -340,6 +347,8 @@ TEST(GraphCostTest, LiveFlopsFollowNeededValuesThroughFunctionBodies) {
   EXPECT_DOUBLE_EQ(inlined.live_flops_M * 1e6, 2 * kConv);
   EXPECT_EQ(with.live_nodes, (std::map<std::string, int64_t>{{"Conv", 2}}));
   EXPECT_EQ(inlined.live_nodes, with.live_nodes);
+  EXPECT_EQ(with.nodes, (std::map<std::string, int64_t>{{"Conv", 5}}));  // two per call, and the dangling one
+  EXPECT_EQ(inlined.nodes, with.nodes);
 }
 
 TEST(GraphCostTest, LiveNodesNameOperatorsOfOtherDomainsWithTheirDomain) {
@@ -357,6 +366,7 @@ TEST(GraphCostTest, LiveNodesNameOperatorsOfOtherDomainsWithTheirDomain) {
   imp->set_version(1);
   GraphCost c = graph_cost(m);
   EXPECT_EQ(c.live_nodes, (std::map<std::string, int64_t>{{"Identity", 1}, {"Relu", 1}, {"com.example.Gelu", 1}}));
+  EXPECT_EQ(c.nodes, (std::map<std::string, int64_t>{{"Identity", 1}, {"Relu", 2}, {"com.example.Gelu", 1}}));
 }
 
 TEST(GraphCostTest, Nb201ModelsCostTheSameWithFunctionsInlinedOrNot) {
@@ -379,6 +389,8 @@ TEST(GraphCostTest, Nb201ModelsCostTheSameWithFunctionsInlinedOrNot) {
     EXPECT_NEAR(with.live_flops_M, flat.live_flops_M, 1e-9 * with.flops_M) << space.format(g);
     EXPECT_EQ(with.live_nodes, inlined.live_nodes) << space.format(g);
     EXPECT_EQ(with.live_nodes, flat.live_nodes) << space.format(g);
+    EXPECT_EQ(with.nodes, inlined.nodes) << space.format(g);
+    EXPECT_EQ(with.nodes, flat.nodes) << space.format(g);
   }
 }
 

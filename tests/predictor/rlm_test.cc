@@ -178,6 +178,31 @@ TEST(RlmTest, AttentionDropoutIsItsOwnSetting) {
             std::string::npos);
 }
 
+// finetune.ema_decay ends the phase with the moving average of the weights: a decay near 0 keeps the
+// last step's weights (the same model as without averaging), a real decay gives another model. It
+// round-trips through the stored YAML and is validated.
+TEST(RlmTest, EmaDecayEndsWithTheAveragedWeights) {
+  Fixture f = real_cells(8);
+  RlmConfig config = tiny_config();
+  auto loss_after = [&](double ema_decay) {
+    TrainOptions options = config.finetune;
+    options.steps = 15;  // the runs need only differ or agree, not converge
+    options.ema_decay = ema_decay;
+    Rlm rlm(config, tokenizer_for(f));
+    rlm.train(f.texts, f.values, kTargets, options, "ema");
+    return rlm.loss(f.texts, f.values, kTargets);
+  };
+  const double plain = loss_after(0.0);
+  EXPECT_NEAR(loss_after(1e-12), plain, 1e-6 * plain);
+  EXPECT_GT(std::abs(loss_after(0.9) - plain), 1e-3 * plain);
+  config.finetune.ema_decay = 0.999;
+  EXPECT_DOUBLE_EQ(parse_rlm_config(rlm_config_to_yaml(config), "round.yaml").finetune.ema_decay, 0.999);
+  EXPECT_EQ(rlm_config_to_yaml(tiny_config()).find("ema_decay"), std::string::npos) << "off = not written";
+  EXPECT_NE(config_error("data: {table: nb201.csv, targets: [acc_cifar10]}\nfinetune: {ema_decay: 1.0}\n")
+                .find("c.yaml: finetune.ema_decay: must be in [0, 1) (0 = off)"),
+            std::string::npos);
+}
+
 TEST(RlmTest, SampledPredictionsAreValidNumbersWithOrderedQuantiles) {
   Fixture f = real_cells(6);
   RlmConfig config = tiny_config();

@@ -347,10 +347,18 @@ TEST(Nb201ModelTest, LiveFlopsAndLiveNodesAreThoseOfTheCellWithoutDeadEdges) {
       pools += op == Nb201Op::kAvgPool3x3;
     }
     int64_t cells = reached[3] ? 15 : 1;
-    auto live_count = [&cost](const char* op) {
-      auto it = cost.live_nodes.find(op);
-      return it == cost.live_nodes.end() ? int64_t{0} : it->second;
+    auto count_in = [](const std::map<std::string, int64_t>& nodes, const char* op) {
+      auto it = nodes.find(op);
+      return it == nodes.end() ? int64_t{0} : it->second;
     };
+    auto live_count = [&](const char* op) { return count_in(cost.live_nodes, op); };
+    // Every node, live or not: the conv and pool edges of the unpruned cell in all 15 cells, plus the
+    // stem's and resblocks' 7 convs and 2 pools.
+    int64_t all_convs = 7, all_pools = 2;
+    for (Nb201Op op : g.edges) {
+      all_convs += 15 * (op == Nb201Op::kNorConv1x1 || op == Nb201Op::kNorConv3x3);
+      all_pools += 15 * (op == Nb201Op::kAvgPool3x3);
+    }
     int64_t expected_convs = cells * convs + (reached[3] ? 7 : 0), expected_pools = cells * pools + (reached[3] ? 2 : 0);
     bool dead = pruned != g;
     with_dead += dead;
@@ -358,13 +366,16 @@ TEST(Nb201ModelTest, LiveFlopsAndLiveNodesAreThoseOfTheCellWithoutDeadEdges) {
     bool ok = std::abs(cost.live_flops_M - expected) <= 1e-5 * expected &&
               (all_live ? cost.live_flops_M == cost.flops_M : cost.live_flops_M <= cost.flops_M) &&
               live_count("Conv") == expected_convs && live_count("AveragePool") == expected_pools &&
-              live_count("Sub") == 0;  // zero nodes are folded, not run
+              live_count("Sub") == 0 &&  // zero nodes are folded, not run
+              count_in(cost.nodes, "Conv") == all_convs && count_in(cost.nodes, "AveragePool") == all_pools;
     if (!ok) {
       std::lock_guard<std::mutex> lock(mu);
-      failures.push_back(fmt::format("{}: live {} flops {} convs {} pools {}, expected live {} convs {} pools {} ({})",
+      failures.push_back(fmt::format("{}: live {} flops {} convs {} pools {} (all {} / {}), expected live {} convs "
+                                     "{} pools {} (all {} / {}) ({})",
                                      g.to_string(), cost.live_flops_M, cost.flops_M, live_count("Conv"),
-                                     live_count("AveragePool"), expected, expected_convs, expected_pools,
-                                     pruned.to_string()));
+                                     live_count("AveragePool"), count_in(cost.nodes, "Conv"),
+                                     count_in(cost.nodes, "AveragePool"), expected, expected_convs, expected_pools,
+                                     all_convs, all_pools, pruned.to_string()));
     }
   });
   EXPECT_EQ(with_dead.load(), 3420);  // cells with an op on an edge into a node that feeds only `none` edges
