@@ -392,15 +392,14 @@ TrainReport Rlm::train(const std::vector<ArchText>& inputs, const std::vector<st
     double p = options.dropout >= 0 ? options.dropout : m.config.model.dropout;
     set_dropout(p, options.attention_dropout >= 0 ? options.attention_dropout : p);
   }
-  torch::optim::AdamW optimizer(m.model->parameters(),
-                                torch::optim::AdamWOptions(options.lr).weight_decay(options.weight_decay));
+  const auto params = m.model->parameters();  // handles of the weights: optimizer, clipping, averaging
+  torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(options.lr).weight_decay(options.weight_decay));
   std::vector<size_t> lengths;
   if (options.length_groups > 0)
     for (const auto& x : src) lengths.push_back(x.size());
   BatchSampler sampler(inputs.size(), derive_seed(m.config.seed, 23, inputs.size()), std::move(lengths),
                        static_cast<size_t>(options.length_groups), augmented_from);
   // Polyak averaging (TrainOptions::ema_decay): the averaged weights replace the model's at the end.
-  const auto params = m.model->parameters();
   std::vector<torch::Tensor> ema;
   if (options.ema_decay > 0) {
     torch::NoGradGuard no_grad;
@@ -424,7 +423,7 @@ TrainReport Rlm::train(const std::vector<ArchText>& inputs, const std::vector<st
     auto loss = m.batch_loss(m.pad_batch(src, idx), m.pad_batch(seq, idx));
     optimizer.zero_grad();
     loss.backward();
-    torch::nn::utils::clip_grad_norm_(m.model->parameters(), options.clip_norm);
+    torch::nn::utils::clip_grad_norm_(params, options.clip_norm);
     optimizer.step();
     if (!ema.empty()) {
       torch::NoGradGuard no_grad;
