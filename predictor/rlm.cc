@@ -381,10 +381,11 @@ TrainReport Rlm::train(const std::vector<ArchText>& inputs, const std::vector<st
   // A phase's own dropout, restored to the model's when the phase ends. The attention-weight dropout
   // layers are the `drop` of each Attention module.
   auto set_dropout = [&](double p, double attention_p) {
+    const auto modules = m.model->modules(/*include_self=*/false);
     std::set<const torch::nn::Module*> attention;
-    for (const auto& mod : m.model->modules(/*include_self=*/false))
+    for (const auto& mod : modules)
       if (auto* a = dynamic_cast<AttentionImpl*>(mod.get())) attention.insert(a->drop.get());
-    for (const auto& mod : m.model->modules(/*include_self=*/false))
+    for (const auto& mod : modules)
       if (auto* d = dynamic_cast<torch::nn::DropoutImpl*>(mod.get())) d->options.p(attention.count(d) ? attention_p : p);
   };
   const bool own_dropout = options.dropout >= 0 || options.attention_dropout >= 0;
