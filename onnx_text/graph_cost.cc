@@ -209,7 +209,8 @@ struct LiveNode {
   double macs = 0;
   std::string op;
   const CallSummary* call = nullptr;
-  bool zero = false;  // makes_zero(): reads nothing it needs
+  bool zero = false;   // makes_zero(): reads nothing it needs
+  bool merge = false;  // merges(): sums or otherwise combines two or more branches
 };
 using Body = std::vector<LiveNode>;
 
@@ -224,10 +225,27 @@ struct LiveTally {
   }
 };
 
+// Liveness of one graph or body for one set of needed values (live_tally).
+struct Liveness {
+  LiveTally tally;
+  std::vector<bool> dead;                 // per node: not live and not a zero node
+  std::vector<std::vector<bool>> masks;  // per call node: which of its outputs are needed
+};
+
+// Where the results of dead nodes end, for one call (dead_ends): the dead nodes of the body that end
+// only in merges, by operator, and per formal input whether its dead readers in the body all end in
+// merges (nullopt: no dead node of the body reads it).
+struct DeadEnds {
+  std::map<std::string, int64_t> merged;
+  std::vector<std::optional<bool>> formal_inputs;
+};
+using EndStates = std::vector<std::optional<bool>>;  // per formal output: as DeadEnds::formal_inputs
+
 // The live part of one call for one set of needed outputs.
 struct CallLive {
-  LiveTally tally;
+  Liveness body;
   std::vector<bool> needed_formals;  // per formal input: read by a live node of the body
+  mutable std::map<EndStates, DeadEnds> dead_ends;  // by where its unneeded outputs end, on demand
 };
 
 // What a function body contributes per call, for one signature (actual input types and attributes).
@@ -247,7 +265,7 @@ double total_macs(const Body& body) {
   return macs;
 }
 
-LiveTally live_tally(const Body& body, std::unordered_set<std::string>& needed);
+Liveness live_tally(const Body& body, std::unordered_set<std::string>& needed);
 
 // Every node of `body` by operator (GraphCost::nodes), calls counted through their bodies.
 std::map<std::string, int64_t> all_nodes(const Body& body) {
@@ -271,7 +289,7 @@ const CallLive& call_live(const CallSummary& s, std::vector<bool> mask) {
   for (size_t k = 0; k < mask.size(); ++k)
     if (mask[k]) needed.insert(s.formal_outputs[k]);
   CallLive result;
-  result.tally = live_tally(s.body, needed);
+  result.body = live_tally(s.body, needed);
   for (const auto& f : s.formal_inputs) result.needed_formals.push_back(needed.count(f) > 0);
   return s.live.emplace(std::move(mask), std::move(result)).first->second;
 }
@@ -279,29 +297,101 @@ const CallLive& call_live(const CallSummary& s, std::vector<bool> mask) {
 // MACs and operators of the nodes of `body` that some value in `needed` depends on (backwards from the
 // last node); `needed` grows by every value those nodes read. Nodes that makes_zero() are not counted:
 // a runtime folds them to a constant.
-LiveTally live_tally(const Body& body, std::unordered_set<std::string>& needed) {
-  LiveTally tally;
-  for (auto n = body.rbegin(); n != body.rend(); ++n) {
+Liveness live_tally(const Body& body, std::unordered_set<std::string>& needed) {
+  Liveness result;
+  result.dead.assign(body.size(), false);
+  result.masks.resize(body.size());
+  for (size_t i = body.size(); i-- > 0;) {
+    const LiveNode& n = body[i];
     std::vector<bool> mask;
     bool live = false;
-    for (const auto& out : n->outputs) {
+    for (const auto& out : n.outputs) {
       mask.push_back(!out.empty() && needed.count(out) > 0);
       live |= mask.back();
     }
-    if (!live || n->zero) continue;
-    if (n->call == nullptr) {
-      tally.macs += n->macs;
-      ++tally.nodes[n->op];
-      for (const auto& r : n->reads)
+    result.dead[i] = !live && !n.zero;
+    if (n.call != nullptr) result.masks[i] = mask;
+    if (!live || n.zero) continue;
+    if (n.call == nullptr) {
+      result.tally.macs += n.macs;
+      ++result.tally.nodes[n.op];
+      for (const auto& r : n.reads)
         if (!r.empty()) needed.insert(r);
       continue;
     }
-    const CallLive& part = call_live(*n->call, std::move(mask));
-    tally.add(part.tally);
-    for (size_t k = 0; k < n->reads.size() && k < part.needed_formals.size(); ++k)
-      if (part.needed_formals[k] && !n->reads[k].empty()) needed.insert(n->reads[k]);
+    const CallLive& part = call_live(*n.call, std::move(mask));
+    result.tally.add(part.body.tally);
+    for (size_t k = 0; k < n.reads.size() && k < part.needed_formals.size(); ++k)
+      if (part.needed_formals[k] && !n.reads[k].empty()) needed.insert(n.reads[k]);
   }
-  return tally;
+  return result;
+}
+
+const DeadEnds& dead_ends(const CallSummary& s, const CallLive& part, const EndStates& outputs);
+
+// Adds to `out` the dead nodes of `body` whose results end only in merges (GraphCost::dead_merged_nodes),
+// walking backwards so that readers come first. `ends` maps a value to whether every dead reader seen
+// so far ends only in merges (seeded with where a body's outputs end outside it) and is left holding
+// that for the values the body reads. A dead node that no dead node reads is an end: it counts if it
+// merges. A live node's reads end unmerged (a value it reads but does not need, through a call, goes
+// by the dead readers in the call's body); zero nodes read nothing. Calls are walked through their
+// bodies, as if inlined.
+void count_dead_merged(const Body& body, const Liveness& liveness, std::unordered_map<std::string, bool>& ends,
+                       std::map<std::string, int64_t>& out) {
+  auto reach = [&ends](const std::string& value, bool merged) {
+    if (value.empty()) return;
+    auto [it, fresh] = ends.try_emplace(value, merged);
+    if (!fresh) it->second = it->second && merged;
+  };
+  for (size_t i = body.size(); i-- > 0;) {
+    const LiveNode& n = body[i];
+    if (n.zero) continue;
+    if (n.call != nullptr) {
+      const CallLive& part = call_live(*n.call, liveness.masks[i]);
+      EndStates outputs;
+      for (const auto& o : n.outputs) {
+        auto it = ends.find(o);
+        outputs.push_back(it == ends.end() ? std::nullopt : std::optional<bool>(it->second));
+      }
+      const DeadEnds& d = dead_ends(*n.call, part, outputs);
+      for (const auto& [op, count] : d.merged) out[op] += count;
+      for (size_t k = 0; k < n.reads.size() && k < d.formal_inputs.size(); ++k)
+        if (part.needed_formals[k]) reach(n.reads[k], false);
+        else if (d.formal_inputs[k]) reach(n.reads[k], *d.formal_inputs[k]);
+      continue;
+    }
+    bool merged = false;
+    if (liveness.dead[i]) {
+      bool read = false;
+      merged = true;
+      for (const auto& o : n.outputs) {
+        auto it = ends.find(o);
+        if (it == ends.end()) continue;
+        read = true;
+        merged = merged && it->second;
+      }
+      if (!read) merged = n.merge;
+      if (merged) ++out[n.op];
+    }
+    for (const auto& r : n.reads) reach(r, merged);
+  }
+}
+
+// The dead-merged nodes of one call whose needed outputs gave `part`, with `outputs` saying where each
+// formal output ends outside the call (memoized per CallLive).
+const DeadEnds& dead_ends(const CallSummary& s, const CallLive& part, const EndStates& outputs) {
+  auto it = part.dead_ends.find(outputs);
+  if (it != part.dead_ends.end()) return it->second;
+  std::unordered_map<std::string, bool> ends;
+  for (size_t k = 0; k < outputs.size() && k < s.formal_outputs.size(); ++k)
+    if (outputs[k]) ends.emplace(s.formal_outputs[k], *outputs[k]);
+  DeadEnds result;
+  count_dead_merged(s.body, part.body, ends, result.merged);
+  for (const auto& f : s.formal_inputs) {
+    auto e = ends.find(f);
+    result.formal_inputs.push_back(e == ends.end() ? std::nullopt : std::optional<bool>(e->second));
+  }
+  return part.dead_ends.emplace(outputs, std::move(result)).first->second;
 }
 
 // True for nodes whose output is zero whatever the value of their computed input, so the input is not
@@ -325,6 +415,20 @@ bool makes_zero(const onnx::NodeProto& n, const Scope& scope) {
     if (zero) return true;
   }
   return false;
+}
+
+// True for nodes that combine two or more branches: at least two distinct inputs that are not constants
+// (initializers, also as bound to a function's formals) and have the static shape of the first output
+// (Sum or Add of two activations; not a Conv's weight, a BatchNormalization's statistics, an Add of a
+// bias, nor a Concat, whose output is larger than its inputs).
+bool merges(const onnx::NodeProto& n, const Scope& scope) {
+  if (n.output_size() == 0 || n.output(0).empty()) return false;
+  auto y = scope.static_dims(n.output(0));
+  if (!y) return false;
+  std::set<std::string> branches;
+  for (const auto& in : n.input())
+    if (!in.empty() && scope.consts.count(in) == 0 && scope.static_dims(in) == y) branches.insert(in);
+  return branches.size() >= 2;
 }
 
 // Shape inference and counting over a graph or function body. Runs of standard nodes go through
@@ -357,6 +461,7 @@ class Evaluator {
         ln.macs = ln.call->macs;
         ln.reads.assign(nodes[begin].input().begin(), nodes[begin].input().end());
         ln.outputs.assign(nodes[begin].output().begin(), nodes[begin].output().end());
+        ln.merge = merges(nodes[begin], scope);
         ++begin;
         continue;
       }
@@ -371,6 +476,7 @@ class Evaluator {
         LiveNode& ln = body[static_cast<size_t>(i)];
         ln.macs = node_macs(n, scope, where);
         ln.zero = makes_zero(n, scope);
+        ln.merge = merges(n, scope);
         ln.op = is_default_domain(n.domain()) ? n.op_type() : n.domain() + "." + n.op_type();
         collect_reads(n, ln.reads);
         ln.outputs.assign(n.output().begin(), n.output().end());
@@ -565,11 +671,15 @@ GraphCost graph_cost(const onnx::ModelProto& model) {
   for (const auto& v : g.output()) needed.insert(v.name());
   Body body = evaluator.run(g.node(), scope, declared, evaluator.model_opsets(), trainable, "");
   double macs = total_macs(body);
-  LiveTally live = live_tally(body, needed);
+  Liveness live = live_tally(body, needed);
+  std::unordered_map<std::string, bool> ends;
+  std::map<std::string, int64_t> dead_merged;
+  count_dead_merged(body, live, ends, dead_merged);
   double params = 0;
   for (const auto& t : g.initializer())
     if (trainable.count(t.name()) && is_floating(t.data_type())) params += static_cast<double>(numel(t));
-  return GraphCost{params / 1e6, macs / 1e6, live.macs / 1e6, std::move(live.nodes), all_nodes(body)};
+  return GraphCost{params / 1e6,    macs / 1e6, live.tally.macs / 1e6, std::move(live.tally.nodes),
+                   all_nodes(body), std::move(dead_merged)};
 }
 
 }  // namespace nas::onnx_text

@@ -12,7 +12,8 @@ namespace nas::predictor {
 const std::vector<std::string>& computed_target_names() {
   static const std::vector<std::string> names = {"params_M",     "flops_M",    "depth_max", "depth_min",
                                                  "flops_live_M", "convs_live", "pools_live",
-                                                 "convs_dead",   "pools_dead"};
+                                                 "convs_dead",   "pools_dead", "convs_dead_merged",
+                                                 "convs_dead_unmerged"};
   return names;
 }
 
@@ -29,6 +30,7 @@ std::vector<double> computed_targets(const onnx::ModelProto& model) {
   };
   auto live = [&](std::initializer_list<const char*> ops) { return count(cost.live_nodes, ops); };
   auto dead = [&](std::initializer_list<const char*> ops) { return count(cost.nodes, ops) - live(ops); };
+  auto dead_merged = [&](std::initializer_list<const char*> ops) { return count(cost.dead_merged_nodes, ops); };
   return {cost.params_M,
           cost.flops_M,
           static_cast<double>(depth.longest),
@@ -37,7 +39,9 @@ std::vector<double> computed_targets(const onnx::ModelProto& model) {
           live({"Conv", "ConvTranspose"}),
           live({"AveragePool", "MaxPool", "LpPool"}),
           dead({"Conv", "ConvTranspose"}),
-          dead({"AveragePool", "MaxPool", "LpPool"})};
+          dead({"AveragePool", "MaxPool", "LpPool"}),
+          dead_merged({"Conv", "ConvTranspose"}),
+          dead({"Conv", "ConvTranspose"}) - dead_merged({"Conv", "ConvTranspose"})};
 }
 
 ArchText model_text(const onnx::ModelProto& model, const std::string& space) {

@@ -27,7 +27,10 @@ inline constexpr int64_t kArchTextVersion = 2;
 // dead-code elimination, GraphCost::live_flops_M: what a runtime that prunes unused nodes computes);
 // "convs_live" (live Conv / ConvTranspose nodes) and "pools_live" (live windowed pooling nodes:
 // AveragePool, MaxPool, LpPool), counted from GraphCost::live_nodes; "convs_dead" and "pools_dead"
-// (the same operators' nodes that are not live: GraphCost::nodes minus live_nodes).
+// (the same operators' nodes that are not live: GraphCost::nodes minus live_nodes); "convs_dead_merged"
+// (the dead Conv / ConvTranspose nodes whose unused results end only in merges of branches,
+// GraphCost::dead_merged_nodes) and "convs_dead_unmerged" (the other dead ones): HW-NAS-Bench's Pixel 3
+// latencies leave out the first and count the second.
 const std::vector<std::string>& computed_target_names();
 
 // Text and computed targets (ArchText::computed; also copied to `computed` if non-null) of each

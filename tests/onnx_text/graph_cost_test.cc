@@ -351,6 +351,41 @@ TEST(GraphCostTest, LiveFlopsFollowNeededValuesThroughFunctionBodies) {
   EXPECT_EQ(inlined.nodes, with.nodes);
 }
 
+// x [1,4,8,8] -> Relu -> y, beside dead branches of 1x1 convs (4 -> 4 channels):
+//   merged:   Sum(Conv(x), Conv(x)) that nothing reads: both convs and the Sum end in a merge;
+//   chain:    Relu(Conv(x)) that nothing reads: a single-input end;
+//   bias:     Add(Conv(x), bias [4,1,1]) that nothing reads: an Add of a bias is not a merge;
+//   both:     Conv(x) read by a dead Sum (with x) and by a dead Relu: one of its ends is not a merge;
+//   through:  Conv(x) -> Relu -> Add(., x): a chain that ends in a merge counts whole.
+TEST(GraphCostTest, DeadMergedNodesAreTheDeadNodesWhoseResultsEndOnlyInMerges) {
+  GraphBuilder b("dead_ends");
+  b.input("x", kFloat, {1, 4, 8, 8}).initializer("bias", {4, 1, 1}, ParamRole::kZeros);
+  for (const char* w : {"w1", "w2", "w3", "w4", "w5", "w6", "w7"}) b.initializer(w, {4, 4, 1, 1}, ParamRole::kWeight);
+  b.node("Relu", {"x"}, {"y"})
+      .node("Conv", {"x", "w1"}, {"m1"})
+      .node("Conv", {"x", "w2"}, {"m2"})
+      .node("Sum", {"m1", "m2"}, {"merged"})
+      .node("Conv", {"x", "w3"}, {"c"})
+      .node("Relu", {"c"}, {"chain"})
+      .node("Conv", {"x", "w4"}, {"bc"})
+      .node("Add", {"bc", "bias"}, {"biased"})
+      .node("Conv", {"x", "w5"}, {"both"})
+      .node("Sum", {"both", "x"}, {"both_sum"})
+      .node("Relu", {"both"}, {"both_relu"})
+      .node("Conv", {"x", "w6"}, {"t"})
+      .node("Relu", {"t"}, {"t_relu"})
+      .node("Add", {"t_relu", "x"}, {"through"})
+      .node("Conv", {"x", "w7"}, {"unused_conv"})
+      .output("y", kFloat, {1, 4, 8, 8});
+  onnx::ModelProto m = std::move(b).build();
+  ASSERT_EQ(check(m), "");
+  GraphCost c = graph_cost(m);
+  EXPECT_EQ(c.live_nodes, (std::map<std::string, int64_t>{{"Relu", 1}}));
+  EXPECT_EQ(c.dead_merged_nodes,
+            (std::map<std::string, int64_t>{{"Conv", 3}, {"Sum", 2}, {"Relu", 1}, {"Add", 1}}));
+  EXPECT_EQ(c.nodes.at("Conv"), 7);
+}
+
 TEST(GraphCostTest, LiveNodesNameOperatorsOfOtherDomainsWithTheirDomain) {
   // x -> Relu -> com.example.Gelu -> Identity -> y, and a Relu of x that nothing reads.
   GraphBuilder b("domains");
@@ -391,6 +426,8 @@ TEST(GraphCostTest, Nb201ModelsCostTheSameWithFunctionsInlinedOrNot) {
     EXPECT_EQ(with.live_nodes, flat.live_nodes) << space.format(g);
     EXPECT_EQ(with.nodes, inlined.nodes) << space.format(g);
     EXPECT_EQ(with.nodes, flat.nodes) << space.format(g);
+    EXPECT_EQ(with.dead_merged_nodes, inlined.dead_merged_nodes) << space.format(g);
+    EXPECT_EQ(with.dead_merged_nodes, flat.dead_merged_nodes) << space.format(g);
   }
 }
 

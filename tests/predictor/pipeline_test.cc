@@ -240,8 +240,10 @@ TEST(PretrainingPoolTest, AMultiSpacePoolHoldsEverySpaceInOrder) {
     EXPECT_EQ(pool[i].computed[5], std::floor(pool[i].computed[5]));
     EXPECT_EQ(pool[i].computed[6], std::floor(pool[i].computed[6]));
     EXPECT_GE(pool[i].computed[6], 0.0);
-    // convs_dead, pools_dead: whole counts, none outside NB201 (as flops_live_M above).
-    for (size_t k : {size_t{7}, size_t{8}}) {
+    // convs_dead, pools_dead, convs_dead_merged, convs_dead_unmerged: whole counts, none outside NB201
+    // (as flops_live_M above); the dead convs are the merged ones and the rest.
+    EXPECT_EQ(pool[i].computed[9] + pool[i].computed[10], pool[i].computed[7]) << pool[i].space;
+    for (size_t k : {size_t{7}, size_t{8}, size_t{9}, size_t{10}}) {
       EXPECT_EQ(pool[i].computed[k], std::floor(pool[i].computed[k])) << computed_target_names()[k];
       EXPECT_GE(pool[i].computed[k], 0.0) << computed_target_names()[k];
       if (pool[i].space != "nb201") EXPECT_EQ(pool[i].computed[k], 0.0) << computed_target_names()[k] << " of " << pool[i].space;
