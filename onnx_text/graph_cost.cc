@@ -329,6 +329,12 @@ Liveness live_tally(const Body& body, std::unordered_set<std::string>& needed) {
 
 const DeadEnds& dead_ends(const CallSummary& s, const CallLive& part, const EndStates& outputs);
 
+// Whether every dead reader of `value` seen so far ends only in merges; nullopt if none read it.
+std::optional<bool> end_state(const std::unordered_map<std::string, bool>& ends, const std::string& value) {
+  auto it = ends.find(value);
+  return it == ends.end() ? std::nullopt : std::optional<bool>(it->second);
+}
+
 // Adds to `out` the dead nodes of `body` whose results end only in merges (GraphCost::dead_merged_nodes),
 // walking backwards so that readers come first. `ends` maps a value to whether every dead reader seen
 // so far ends only in merges (seeded with where a body's outputs end outside it) and is left holding
@@ -349,10 +355,7 @@ void count_dead_merged(const Body& body, const Liveness& liveness, std::unordere
     if (n.call != nullptr) {
       const CallLive& part = call_live(*n.call, liveness.masks[i]);
       EndStates outputs;
-      for (const auto& o : n.outputs) {
-        auto it = ends.find(o);
-        outputs.push_back(it == ends.end() ? std::nullopt : std::optional<bool>(it->second));
-      }
+      for (const auto& o : n.outputs) outputs.push_back(end_state(ends, o));
       const DeadEnds& d = dead_ends(*n.call, part, outputs);
       for (const auto& [op, count] : d.merged) out[op] += count;
       for (size_t k = 0; k < n.reads.size() && k < d.formal_inputs.size(); ++k)
@@ -364,12 +367,11 @@ void count_dead_merged(const Body& body, const Liveness& liveness, std::unordere
     if (liveness.dead[i]) {
       bool read = false;
       merged = true;
-      for (const auto& o : n.outputs) {
-        auto it = ends.find(o);
-        if (it == ends.end()) continue;
-        read = true;
-        merged = merged && it->second;
-      }
+      for (const auto& o : n.outputs)
+        if (std::optional<bool> e = end_state(ends, o)) {
+          read = true;
+          merged = merged && *e;
+        }
       if (!read) merged = n.merge;
       if (merged) ++out[n.op];
     }
@@ -387,10 +389,7 @@ const DeadEnds& dead_ends(const CallSummary& s, const CallLive& part, const EndS
     if (outputs[k]) ends.emplace(s.formal_outputs[k], *outputs[k]);
   DeadEnds result;
   count_dead_merged(s.body, part.body, ends, result.merged);
-  for (const auto& f : s.formal_inputs) {
-    auto e = ends.find(f);
-    result.formal_inputs.push_back(e == ends.end() ? std::nullopt : std::optional<bool>(e->second));
-  }
+  for (const auto& f : s.formal_inputs) result.formal_inputs.push_back(end_state(ends, f));
   return part.dead_ends.emplace(outputs, std::move(result)).first->second;
 }
 

@@ -30,7 +30,8 @@ std::vector<double> computed_targets(const onnx::ModelProto& model) {
   };
   auto live = [&](std::initializer_list<const char*> ops) { return count(cost.live_nodes, ops); };
   auto dead = [&](std::initializer_list<const char*> ops) { return count(cost.nodes, ops) - live(ops); };
-  auto dead_merged = [&](std::initializer_list<const char*> ops) { return count(cost.dead_merged_nodes, ops); };
+  const double convs_dead = dead({"Conv", "ConvTranspose"});
+  const double convs_dead_merged = count(cost.dead_merged_nodes, {"Conv", "ConvTranspose"});
   return {cost.params_M,
           cost.flops_M,
           static_cast<double>(depth.longest),
@@ -38,10 +39,10 @@ std::vector<double> computed_targets(const onnx::ModelProto& model) {
           cost.live_flops_M,
           live({"Conv", "ConvTranspose"}),
           live({"AveragePool", "MaxPool", "LpPool"}),
-          dead({"Conv", "ConvTranspose"}),
+          convs_dead,
           dead({"AveragePool", "MaxPool", "LpPool"}),
-          dead_merged({"Conv", "ConvTranspose"}),
-          dead({"Conv", "ConvTranspose"}) - dead_merged({"Conv", "ConvTranspose"})};
+          convs_dead_merged,
+          convs_dead - convs_dead_merged};
 }
 
 ArchText model_text(const onnx::ModelProto& model, const std::string& space) {
