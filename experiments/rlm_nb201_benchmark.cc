@@ -52,9 +52,11 @@ int main(int argc, char** argv) {
       auto preds = rlm.predict(texts, config.data.targets, config.decode);
       double pred_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count();
       std::cout << fmt::format(
-          "Throughput over all {} cells ({} targets, {} samples each): {:.1f} archs/s predicting, {:.1f} archs/s "
+          "Throughput over all {} cells ({} targets, {} samples each{}): {:.1f} archs/s predicting, {:.1f} archs/s "
           "including ONNX+text building ({:.1f} s text, {:.1f} s predict)\n",
-          all.size(), config.data.targets.size(), config.decode.samples, all.size() / pred_s,
+          all.size(), config.data.targets.size(), config.decode.samples,
+          rlm.config().members > 1 ? fmt::format(" from {} ensemble members", rlm.config().members) : std::string(),
+          all.size() / pred_s,
           all.size() / (pred_s + text_s), text_s, pred_s);
     }
     return 0;

@@ -35,6 +35,7 @@ void read_train(Section& parent, const std::string& key, TrainOptions* t) {
   s.get("dropout", &t->dropout);
   s.get("attention_dropout", &t->attention_dropout);
   s.get("ema_decay", &t->ema_decay);
+  s.get("members", &t->members);
   s.get_list("targets", &t->targets);
   s.finish();
   const auto& src = parent.source();
@@ -47,6 +48,8 @@ void read_train(Section& parent, const std::string& key, TrainOptions* t) {
   require(t->dropout < 1, src, s.full("dropout"), "must be < 1 (< 0 = the model's dropout)");
   require(t->attention_dropout < 1, src, s.full("attention_dropout"), "must be < 1 (< 0 = the phase's dropout)");
   require(t->ema_decay >= 0 && t->ema_decay < 1, src, s.full("ema_decay"), "must be in [0, 1) (0 = off)");
+  require(t->members >= 1 && t->members <= kMaxMembers, src, s.full("members"),
+          fmt::format("must be in [1, {}]", kMaxMembers));
 }
 
 void read_data(Section& parent, DataOptions* d) {
@@ -87,6 +90,9 @@ void read_rlm_keys(Section& top, RlmConfig& c) {
   top.get_list("pretrain_spaces", &c.pretrain_spaces);
   top.get("pretrain_cache", &c.pretrain_cache);
   top.get("text_version", &c.text_version);
+  top.get("members", &c.members);
+  require(c.members >= 1 && c.members <= kMaxMembers, top.source(), "members",
+          fmt::format("must be in [1, {}] (the ensemble members a checkpoint holds)", kMaxMembers));
   read_data(top, &c.data);
   {
     Section t(top.child("tokenizer"), "tokenizer", top.source());
@@ -280,6 +286,7 @@ std::string rlm_config_to_yaml(const RlmConfig& c) {
     if (t.dropout >= 0) out << YAML::Key << "dropout" << YAML::Value << t.dropout;
     if (t.attention_dropout >= 0) out << YAML::Key << "attention_dropout" << YAML::Value << t.attention_dropout;
     if (t.ema_decay > 0) out << YAML::Key << "ema_decay" << YAML::Value << t.ema_decay;
+    if (t.members > 1) out << YAML::Key << "members" << YAML::Value << t.members;
     out << YAML::Key << "targets" << YAML::Value << YAML::Flow << t.targets;
     out << YAML::EndMap;
   };
@@ -295,6 +302,8 @@ std::string rlm_config_to_yaml(const RlmConfig& c) {
     out << YAML::Key << "pretrain_spaces" << YAML::Value << YAML::Flow << c.pretrain_spaces;
   out << YAML::Key << "pretrain_cache" << YAML::Value << c.pretrain_cache;
   out << YAML::Key << "text_version" << YAML::Value << c.text_version;
+  // Left out for a single model, so such checkpoints keep their config text.
+  if (c.members > 1) out << YAML::Key << "members" << YAML::Value << c.members;
   out << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "table" << YAML::Value << c.data.table << YAML::Key << "arch_column" << YAML::Value
       << c.data.arch_column;

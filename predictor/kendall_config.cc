@@ -171,10 +171,13 @@ KendallConfig parse_kendall_config(const std::string& yaml, const std::string& s
     read_size_map(r, "steps", &c.rlm_steps);
     r.get("decode_samples", &c.rlm_decode_samples);
     r.get("dropout", &c.rlm_dropout);
+    r.get("members", &c.rlm_members);
     r.finish();
     r.require(c.rlm_decode_samples >= -1, "decode_samples",
               "must be >= 0 (0 = greedy), or -1 for the RLM config's");
     r.require(c.rlm_dropout < 1, "dropout", "must be < 1 (< 0 = the RLM config's finetune.dropout)");
+    r.require(c.rlm_members >= 0 && c.rlm_members <= kMaxMembers, "members",
+              fmt::format("must be in [0, {}] (0 = the RLM config's finetune.members)", kMaxMembers));
   }
   read_gin(top, &c.gin);
   read_mlp(top, &c.mlp);
@@ -220,6 +223,7 @@ KendallConfig parse_kendall_config(const std::string& yaml, const std::string& s
     rlm.mlp_baseline = false;
     if (c.rlm_decode_samples >= 0) rlm.decode.samples = c.rlm_decode_samples;
     if (c.rlm_dropout >= 0) rlm.finetune.dropout = c.rlm_dropout;
+    if (c.rlm_members > 0) rlm.finetune.members = c.rlm_members;
     entry.rlm = std::move(rlm);
     c.entries.push_back(std::move(entry));
   }

@@ -72,6 +72,7 @@ struct KendallConfig {
   SizeMap rlm_steps;                    // RLM fine-tuning steps per size
   int64_t rlm_decode_samples = -1;      // -1: the rlm_config's decode.samples; 0 = greedy
   double rlm_dropout = -1.0;            // fine-tuning dropout; < 0: the rlm_config's finetune.dropout
+  int64_t rlm_members = 0;              // ensemble members fine-tuned; 0: the rlm_config's finetune.members
   GinOptions gin;
   MlpOptions mlp;
   std::vector<KendallEntry> entries;

@@ -10,13 +10,26 @@ namespace nas::predictor {
 
 namespace F = torch::nn::functional;
 
+SeededDropoutImpl::SeededDropoutImpl(double p_) : p(p_) {
+  TORCH_CHECK(p >= 0 && p <= 1, "dropout probability must be in [0, 1], got ", p);
+}
+
+torch::Tensor SeededDropoutImpl::forward(const torch::Tensor& x) {
+  if (!is_training() || p == 0 || x.numel() == 0) return x;
+  if (p == 1) return x * torch::zeros({}, x.options());
+  auto noise = torch::empty_like(x);
+  noise.bernoulli_(1 - p, generator);
+  noise.div_(1 - p);
+  return x * noise;
+}
+
 AttentionImpl::AttentionImpl(int64_t d_model, int64_t heads_, double dropout)
     : heads(heads_), head_dim(d_model / heads_) {
   TORCH_CHECK(d_model % heads_ == 0, "d_model (", d_model, ") must be divisible by heads (", heads_, ")");
   q_proj = register_module("q_proj", torch::nn::Linear(d_model, d_model));
   kv_proj = register_module("kv_proj", torch::nn::Linear(d_model, 2 * d_model));
   out_proj = register_module("out_proj", torch::nn::Linear(d_model, d_model));
-  drop = register_module("drop", torch::nn::Dropout(dropout));
+  drop = register_module("drop", SeededDropout(dropout));
 }
 
 std::pair<torch::Tensor, torch::Tensor> AttentionImpl::project_kv(const torch::Tensor& x) {
@@ -44,7 +57,7 @@ torch::Tensor AttentionImpl::attend(const torch::Tensor& q_in, const torch::Tens
 FeedForwardImpl::FeedForwardImpl(int64_t d_model, int64_t hidden, double dropout) {
   fc1 = register_module("fc1", torch::nn::Linear(d_model, hidden));
   fc2 = register_module("fc2", torch::nn::Linear(hidden, d_model));
-  drop = register_module("drop", torch::nn::Dropout(dropout));
+  drop = register_module("drop", SeededDropout(dropout));
 }
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) { return fc2(drop(F::gelu(fc1(x)))); }
@@ -54,7 +67,7 @@ EncoderLayerImpl::EncoderLayerImpl(const ModelOptions& o) {
   norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.d_model})));
   attn = register_module("attn", Attention(o.d_model, o.heads, o.dropout));
   ff = register_module("ff", FeedForward(o.d_model, o.feed_forward, o.dropout));
-  drop = register_module("drop", torch::nn::Dropout(o.dropout));
+  drop = register_module("drop", SeededDropout(o.dropout));
 }
 
 torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& padding) {
@@ -71,7 +84,7 @@ DecoderLayerImpl::DecoderLayerImpl(const ModelOptions& o) {
   self_attn = register_module("self_attn", Attention(o.d_model, o.heads, o.dropout));
   cross_attn = register_module("cross_attn", Attention(o.d_model, o.heads, o.dropout));
   ff = register_module("ff", FeedForward(o.d_model, o.feed_forward, o.dropout));
-  drop = register_module("drop", torch::nn::Dropout(o.dropout));
+  drop = register_module("drop", SeededDropout(o.dropout));
 }
 
 EncoderDecoderImpl::EncoderDecoderImpl(const ModelOptions& o) : options(o) {
@@ -88,7 +101,7 @@ EncoderDecoderImpl::EncoderDecoderImpl(const ModelOptions& o) : options(o) {
   encoder_norm = register_module("encoder_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.d_model})));
   decoder_norm = register_module("decoder_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.d_model})));
   head = register_module("head", torch::nn::Linear(o.d_model, o.tgt_vocab_size));
-  drop = register_module("drop", torch::nn::Dropout(o.dropout));
+  drop = register_module("drop", SeededDropout(o.dropout));
   for (auto* emb : {&src_embed, &src_pos, &tgt_embed, &tgt_pos})
     torch::nn::init::normal_((*emb)->weight, 0.0, 0.02);
 }

@@ -9,17 +9,33 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
+
+#include <ATen/core/Generator.h>
+#include <c10/util/Optional.h>
 
 #include <vector>
 
 #include "predictor/options.h"
 
 namespace nas::predictor {
+
+// Inverted dropout (Srivastava et al. 2014): in training, each activation is zeroed with probability
+// `p` and the kept ones scaled by 1 / (1 - p); in eval mode the identity. The mask is drawn from
+// `generator` when one is set, else from LibTorch's default generator, with the same draws as
+// torch::nn::Dropout for the same seed (ATen's CPU dropout: bernoulli_(1 - p), then div_(1 - p)). A
+// generator of its own per ensemble member lets members train side by side in threads and stay
+// reproducible (Rlm::train). Shapes: any -> the same.
+struct SeededDropoutImpl : torch::nn::Module {
+  explicit SeededDropoutImpl(double p);
+  torch::Tensor forward(const torch::Tensor& x);
+  double p;
+  c10::optional<at::Generator> generator;
+};
+TORCH_MODULE(SeededDropout);
 
 // Multi-head scaled dot-product attention with separate query and key/value projections.
 struct AttentionImpl : torch::nn::Module {
@@ -34,7 +50,7 @@ struct AttentionImpl : torch::nn::Module {
 
   int64_t heads, head_dim;
   torch::nn::Linear q_proj{nullptr}, kv_proj{nullptr}, out_proj{nullptr};
-  torch::nn::Dropout drop{nullptr};
+  SeededDropout drop{nullptr};
 };
 TORCH_MODULE(Attention);
 
@@ -43,7 +59,7 @@ struct FeedForwardImpl : torch::nn::Module {
   FeedForwardImpl(int64_t d_model, int64_t hidden, double dropout);
   torch::Tensor forward(const torch::Tensor& x);  // [.., E] -> [.., E]
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
-  torch::nn::Dropout drop{nullptr};
+  SeededDropout drop{nullptr};
 };
 TORCH_MODULE(FeedForward);
 
@@ -54,7 +70,7 @@ struct EncoderLayerImpl : torch::nn::Module {
   torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
   Attention attn{nullptr};
   FeedForward ff{nullptr};
-  torch::nn::Dropout drop{nullptr};
+  SeededDropout drop{nullptr};
 };
 TORCH_MODULE(EncoderLayer);
 
@@ -64,7 +80,7 @@ struct DecoderLayerImpl : torch::nn::Module {
   torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr}, norm3{nullptr};
   Attention self_attn{nullptr}, cross_attn{nullptr};
   FeedForward ff{nullptr};
-  torch::nn::Dropout drop{nullptr};
+  SeededDropout drop{nullptr};
 };
 TORCH_MODULE(DecoderLayer);
 
@@ -105,7 +121,7 @@ struct EncoderDecoderImpl : torch::nn::Module {
   torch::nn::ModuleList encoder_layers{nullptr}, decoder_layers{nullptr};
   torch::nn::LayerNorm encoder_norm{nullptr}, decoder_norm{nullptr};
   torch::nn::Linear head{nullptr};
-  torch::nn::Dropout drop{nullptr};
+  SeededDropout drop{nullptr};
 };
 TORCH_MODULE(EncoderDecoder);
 

@@ -237,6 +237,7 @@ EvalResult evaluate(const Rlm& rlm, const RlmConfig& config, const spaces::Searc
   auto predictions = predict_in_training_order(rlm, texts, config.data.targets, config.decode);
   result.predict_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   result.archs_per_second = static_cast<double>(texts.size()) / std::max(1e-9, result.predict_seconds);
+  result.members = rlm.config().members;
   std::vector<std::vector<double>> mlp_pred;
   if (config.mlp_baseline) {
     MlpOptions mo;
@@ -296,9 +297,10 @@ std::string write_eval_report(const EvalResult& r, const RlmConfig& config, cons
         "\nTraining rows (RLM and MLP alike): the {} labelled architectures, each joined by up to {} functionally "
         "equivalent ones carrying its {} (equivalence augmentation).\n",
         config.data.train_size, config.data.equivalents, fmt::join(config.data.equivalent_targets, ", "));
-  md += fmt::format("\nPrediction: {:.1f} architectures/s ({}).\n", r.archs_per_second,
+  md += fmt::format("\nPrediction: {:.1f} architectures/s ({}{}).\n", r.archs_per_second,
                     config.decode.samples > 0 ? fmt::format("{} samples per target", config.decode.samples)
-                                              : std::string("greedy decoding"));
+                                              : std::string("greedy decoding"),
+                    r.members > 1 ? fmt::format(", pooled over {} ensemble members", r.members) : std::string());
   if (split && split->test_y.size() == r.predicted.size()) {
     md += "\nPredicted vs. true on the held-out split:";
     for (size_t j = 0; j < r.scores.size(); ++j) {

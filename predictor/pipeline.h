@@ -78,6 +78,7 @@ struct EvalResult {
   std::vector<TargetScore> scores;
   double predict_seconds = 0;      // RLM prediction time over the test split
   double archs_per_second = 0;
+  int64_t members = 1;             // ensemble members of the RLM (their samples pooled)
   std::vector<std::vector<double>> predicted;  // [test arch][target] medians
   std::vector<Prediction> predictions;         // [test arch] full RLM predictions (median, mean, p10, p90)
   std::vector<std::vector<double>> mlp_predicted;  // [test arch][target]; empty when the baseline is off

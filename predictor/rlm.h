@@ -28,8 +28,9 @@ struct ArchText {
 };
 
 // Prediction for one architecture: per target (in the order asked), the median of the S constrained
-// samples, their mean and their 10th / 90th percentiles (linear interpolation). Greedy decoding sets
-// all four to the single decoded value. Units are those of the target (%, ms, M params, M FLOPs).
+// samples (of all ensemble members together), their mean and their 10th / 90th percentiles (linear
+// interpolation). Greedy decoding of a single model sets all four to the single decoded value (of an
+// ensemble: statistics of its members' greedy values). Units are those of the target (%, ms, M params, M FLOPs).
 struct Prediction {
   std::vector<double> median, mean, p10, p90;
 };
@@ -42,7 +43,9 @@ struct TargetRange {
   double min = 0.0, max = 0.0;
 };
 
-// The trained (or untrained) model with its tokenizer and number vocabulary.
+// The trained (or untrained) model with its tokenizer and number vocabulary. It may be an ensemble
+// of several networks of the same size (config().members, TrainOptions::members) that share the
+// tokenizer, the number vocabulary and the target slots; prediction pools their samples.
 // Thread-safety: not thread-safe; use one instance per thread. Memory model: the model lives on the
 // device named in the config ("cpu" or "cuda[:N]").
 class Rlm {
@@ -53,7 +56,8 @@ class Rlm {
   Rlm(Rlm&&) noexcept;
   Rlm& operator=(Rlm&&) noexcept;
 
-  // Loads DIR/{config.yaml, tokenizer.json, targets.txt, model.pt} and, when present,
+  // Loads DIR/{config.yaml, tokenizer.json, targets.txt, model.pt} (and model_<i>.pt for ensemble member
+  // i = 1 .. config members - 1) and, when present,
   // DIR/target_ranges.csv (target,count,min,max; older checkpoints have none and decode unbounded).
   // `device` overrides the config's device when non-empty. Throws nas::CheckpointError naming the file and the problem (missing
   // file, tensor missing or of another shape than the config implies, ...).
@@ -61,12 +65,13 @@ class Rlm {
   // Writes the checkpoint atomically: into a temporary directory beside DIR, then renamed over it.
   void save(const std::string& dir) const;
 
-  // One training phase (AdamW, warm-up + cosine decay, clipping; see TrainOptions) on
+  // One training phase (AdamW, warm-up + cosine decay, clipping; see TrainOptions) of every ensemble
+  // member, after growing the ensemble to options.members by copies of member 0 (TrainOptions::members), on
   // `inputs[i]` with target values `values[i][j]` for `targets[j]` (NaN = missing: masked out of
   // the loss). Targets not yet known to the model get a free target slot (max_targets in config).
   // The config's context targets (data.context) that `targets` does not name are decoded first, with
   // their values from inputs[i].computed (see predict). Shows a progress line with step, loss, rate
-  // and ETA on stderr. Each target's trained_range() grows to cover its (non-missing) values.
+  // and ETA on stderr (the steps of all members together). Each target's trained_range() grows to cover its (non-missing) values.
   // Rows from `augmented_from` on (0 = none) are augmented rows (pipeline.h training_set()): an
   // epoch visits every row before it once plus as many augmented rows, the next ones of a shuffled
   // cycle over them, so the targets only the labelled rows carry (those the augmentation leaves
@@ -76,15 +81,25 @@ class Rlm {
                     const std::vector<std::string>& targets, const TrainOptions& options,
                     const std::string& label = "train", size_t augmented_from = 0);
 
-  // Decodes `targets` in order for every input (batched; encoder run once per architecture).
+  // Decodes `targets` in order for every input (batched; encoder run once per architecture and member).
+  // On CPU the batches (and members) are decoded on LibTorch's intra-op thread count of threads, one
+  // intra-op thread each: decoding is many small steps and a per-row sampling loop, which use a core
+  // better this way (NB201, 2 cores, 2 members x 8 samples: 56.7 against 38.6 architectures/s). Each
+  // batch and member draws from its own random stream (options.seed, batch index, member), so the
+  // result does not depend on the thread count.
   // Context: the config's data.context targets not among `targets` (graph-computed values such as
   // depth_min) are placed before them with their exact values from inputs[i].computed
   // (teacher-forced, one parallel decoder pass), so every target is conditioned on them.
   // Each target is decoded within its trained range widened by options.bound_margin (see DecodeOptions).
+  // An ensemble shares the S samples per target out among its members (member i draws S / M, the first
+  // S mod M one more; with greedy decoding one path each) and reports the median, mean and quantiles of
+  // all of them together: the mixture of the members' predictive distributions. With "median"
+  // conditioning each member conditions on the medians of its own samples.
   // Throws nas::ConfigError for a target the model was never trained on or a missing context value.
   std::vector<Prediction> predict(const std::vector<ArchText>& inputs, const std::vector<std::string>& targets,
                                   const DecodeOptions& options) const;
-  // Mean token-level cross-entropy of teacher-forced targets (no update), for tests and monitoring.
+  // Mean token-level cross-entropy of teacher-forced targets (no update; the mean over the members of an
+  // ensemble), for tests and monitoring.
   double loss(const std::vector<ArchText>& inputs, const std::vector<std::vector<double>>& values,
               const std::vector<std::string>& targets) const;
 
@@ -109,7 +124,7 @@ class Rlm {
   // no evidence of the target's range, such as the model's own predictions replayed during few-shot
   // adaptation (predictor/adapt.h restores the old targets' ranges after training).
   void set_trained_range(const std::string& target, const TargetRange* range);
-  // Number of trainable parameters of the network.
+  // Number of trainable parameters of the network (all ensemble members together).
   int64_t parameter_count() const;
 
  private:

@@ -14,6 +14,7 @@
 #include "predictor/arch_text.h"
 #include "predictor/bpe_tokenizer.h"
 #include "predictor/config.h"
+#include "predictor/threads.h"
 #include "spaces/search_space.h"
 
 namespace nas::predictor {
@@ -273,6 +274,87 @@ TEST(RlmTest, CheckpointRoundTripGivesIdenticalPredictions) {
     EXPECT_EQ(p1[i].p10, p2[i].p10);
   }
   std::filesystem::remove_all(dir);
+}
+
+// TrainOptions::members trains an ensemble: copies of the model with their own seeds (batch order,
+// dropout), side by side in threads, reproducibly; member 0 is the single model trained with the same
+// options. Prediction pools the members' samples; the checkpoint holds every member, and a missing
+// member file is a clear error.
+TEST(RlmTest, EnsembleMembersTrainReproduciblyAndPoolTheirSamples) {
+  Fixture f = real_cells(6);
+  const RlmConfig config = tiny_config();
+  TrainOptions options = config.finetune;
+  options.steps = 15;  // members need only differ, not converge
+  options.dropout = 0.1;
+  auto trained = [&](int64_t members, int threads) {
+    ScopedThreads scoped(threads);
+    TrainOptions o = options;
+    o.members = members;
+    Rlm rlm(config, tokenizer_for(f));
+    rlm.train(f.texts, f.values, kTargets, o, "ensemble");
+    return rlm;
+  };
+  Rlm a = trained(2, 2), b = trained(2, 2), single = trained(1, 1);
+  EXPECT_EQ(a.config().members, 2);
+  EXPECT_EQ(single.config().members, 1);
+  EXPECT_EQ(a.parameter_count(), 2 * single.parameter_count());
+  DecodeOptions sampled;
+  sampled.samples = 8;
+  sampled.seed = 5;
+  auto pa = a.predict(f.texts, kTargets, sampled), pb = b.predict(f.texts, kTargets, sampled);
+  for (size_t i = 0; i < pa.size(); ++i) {
+    EXPECT_EQ(pa[i].median, pb[i].median) << "the same seeds must give the same ensemble, threads or not";
+    EXPECT_EQ(pa[i].p90, pb[i].p90);
+  }
+  // Greedy: one path per member. A single model's quantiles collapse onto its value; the ensemble's
+  // spread over its two members' values, which differ for some cell.
+  DecodeOptions greedy;
+  greedy.samples = 0;
+  auto ga = a.predict(f.texts, kTargets, greedy), gs = single.predict(f.texts, kTargets, greedy);
+  int spread = 0;
+  for (size_t i = 0; i < ga.size(); ++i)
+    for (size_t j = 0; j < kTargets.size(); ++j) {
+      EXPECT_EQ(gs[i].p10[j], gs[i].p90[j]);
+      EXPECT_LE(ga[i].p10[j], ga[i].median[j]);
+      EXPECT_LE(ga[i].median[j], ga[i].p90[j]);
+      spread += ga[i].p10[j] < ga[i].p90[j];
+    }
+  EXPECT_GT(spread, 0) << "the members should differ";
+  // The checkpoint stores both members; loaded, it predicts the same. Member 0 alone (model.pt, with
+  // the config's member count set to 1) is the single model.
+  auto dir = (std::filesystem::temp_directory_path() / "nas_rlm_ensemble_ckpt").string();
+  std::filesystem::remove_all(dir);
+  a.save(dir);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/model_1.pt"));
+  Rlm loaded = Rlm::load(dir);
+  EXPECT_EQ(loaded.config().members, 2);
+  auto pl = loaded.predict(f.texts, kTargets, sampled);
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_EQ(pl[i].median, pa[i].median);
+  std::string yaml = read_file(dir + "/config.yaml");
+  const auto pos = yaml.find("\nmembers: 2\n");
+  ASSERT_NE(pos, std::string::npos) << yaml;
+  write_file_atomic(dir + "/config.yaml", std::string(yaml).replace(pos, 12, "\n"));
+  auto first = Rlm::load(dir).predict(f.texts, kTargets, greedy);
+  for (size_t i = 0; i < gs.size(); ++i) EXPECT_EQ(first[i].median, gs[i].median) << "member 0 keeps the single seeds";
+  write_file_atomic(dir + "/config.yaml", yaml);
+  std::filesystem::remove(dir + "/model_1.pt");
+  try {
+    Rlm::load(dir);
+    FAIL() << "no error";
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("missing model_1.pt"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("2 ensemble members"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
+  // The setting round-trips through the stored YAML (left out at 1) and is validated.
+  RlmConfig c = tiny_config();
+  c.finetune.members = 3;
+  EXPECT_EQ(parse_rlm_config(rlm_config_to_yaml(c), "round.yaml").finetune.members, 3);
+  EXPECT_EQ(rlm_config_to_yaml(tiny_config()).find("members"), std::string::npos) << "1 = not written";
+  const std::string base = "data: {table: nb201.csv, targets: [acc_cifar10]}\n";
+  EXPECT_NE(config_error(base + "finetune: {members: 0}\n").find("c.yaml: finetune.members: must be in [1, 16]"),
+            std::string::npos);
+  EXPECT_NE(config_error(base + "members: 17\n").find("c.yaml: members: must be in [1, 16]"), std::string::npos);
 }
 
 // Value bounds: training records each target's range (saved with the checkpoint), and sampling, however

@@ -38,7 +38,7 @@ TEST(KendallConfigTest, ParsesEntriesAndResolvesTheirRlmConfigs) {
   auto c = parse_kendall_config(
       config_yaml(
           "sizes: [16, 64]\nseeds: {16: 5, 64: 3}\npredictors: [mlp, rlm]\nrlm: {steps: {16: 50, 64: 80}, "
-          "decode_samples: 2, dropout: 0.0}\ngin: {hidden: 32}",
+          "decode_samples: 2, dropout: 0.0, members: 1}\ngin: {hidden: 32}",
           nb201_entry() + fmt::format("  - {{space: nb101, target: acc_cifar10_val, rlm_config: {}, task: "
                                       "nb101, test_size: 200, split_seed: 9}}\n",
                                       kRlmMulti)),
@@ -57,6 +57,7 @@ TEST(KendallConfigTest, ParsesEntriesAndResolvesTheirRlmConfigs) {
   EXPECT_EQ(nb201.rlm.finetune.targets, (std::vector<std::string>{"acc_cifar10"}));
   EXPECT_EQ(nb201.rlm.decode.samples, 2);
   EXPECT_EQ(nb201.rlm.finetune.dropout, 0.0) << "the experiment's dropout replaces the RLM config's";
+  EXPECT_EQ(nb201.rlm.finetune.members, 1) << "configs/rlm_nb201.yaml fine-tunes 2; the experiment's setting wins";
   EXPECT_EQ(nb201.test_size, 2000);
   EXPECT_EQ(value_for_size(nb201.rlm_steps, 64), 80);
   const auto& nb101 = c.entries[1];
@@ -90,6 +91,8 @@ TEST(KendallConfigTest, BadSizesAreNamed) {
       error_of(config_yaml("rlm: {steps: {-4: 10}}", nb201_entry())).find("rlm.steps: size -4 must be > 0"),
       std::string::npos);
   EXPECT_NE(error_of(config_yaml("rlm: {dropout: 1.0}", nb201_entry())).find("k.yaml: rlm.dropout: must be < 1"),
+            std::string::npos);
+  EXPECT_NE(error_of(config_yaml("rlm: {members: 17}", nb201_entry())).find("k.yaml: rlm.members: must be in [0, 16]"),
             std::string::npos);
 }
 
