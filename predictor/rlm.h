@@ -46,8 +46,10 @@ struct TargetRange {
 // The trained (or untrained) model with its tokenizer and number vocabulary. It may be an ensemble
 // of several networks of the same size (config().members, TrainOptions::members) that share the
 // tokenizer, the number vocabulary and the target slots; prediction pools their samples.
-// Thread-safety: not thread-safe; use one instance per thread. Memory model: the model lives on the
-// device named in the config ("cpu" or "cuda[:N]").
+// Thread-safety: not thread-safe; use one instance per thread. On CPU, train() (ensembles) and predict()
+// start threads of their own and set LibTorch's intra-op thread count, a process-wide setting, while
+// they run (restored after): call them from one thread at a time, not from a TBB loop. Memory model: the
+// model lives on the device named in the config ("cpu" or "cuda[:N]").
 class Rlm {
  public:
   // A fresh model sized by `config.model` (vocabulary sizes come from `tokenizer` and the codec).
