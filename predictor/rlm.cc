@@ -92,10 +92,12 @@ std::map<std::string, TargetRange> read_ranges(const std::string& path) {
   return out;
 }
 
-// Runs body(i) for i = 0 .. count - 1 on `workers` threads, each with one LibTorch intra-op thread
-// (workers <= 1 or a single item: in this thread, as it is). The first exception a call throws is
-// rethrown once all threads have stopped; the other threads take no new item after it.
-void run_items(size_t count, int workers, const std::function<void(size_t)>& body) {
+// Runs body(i) for i = 0 .. count - 1 on `workers` threads, each with `threads_each` LibTorch intra-op
+// threads (workers <= 1 or a single item: in this thread, as it is). While they run, this thread calls
+// `poll` (when set) every 200 ms. The first exception a call throws is rethrown once all threads have
+// stopped; the other threads take no new item after it.
+void run_items(size_t count, int workers, int threads_each, const std::function<void(size_t)>& body,
+               const std::function<void()>& poll = {}) {
   workers = static_cast<int>(std::min<size_t>(static_cast<size_t>(std::max(workers, 1)), count));
   if (workers <= 1) {
     for (size_t i = 0; i < count; ++i) body(i);
@@ -104,18 +106,25 @@ void run_items(size_t count, int workers, const std::function<void(size_t)>& bod
   const int threads = torch::get_num_threads();
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
+  std::atomic<int> running{workers};
   std::vector<std::exception_ptr> errors(static_cast<size_t>(workers));
   std::vector<std::thread> pool;
   for (int w = 0; w < workers; ++w)
     pool.emplace_back([&, w] {
       try {
-        torch::set_num_threads(1);
+        torch::set_num_threads(threads_each);
         for (size_t i = next++; i < count && !failed.load(); i = next++) body(i);
       } catch (...) {
         errors[static_cast<size_t>(w)] = std::current_exception();
         failed = true;
       }
+      --running;
     });
+  if (poll)
+    while (running.load() > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      poll();
+    }
   for (auto& t : pool) t.join();
   torch::set_num_threads(threads);  // the workers' setting is also LibTorch's process-wide default
   for (const auto& e : errors)
@@ -535,43 +544,32 @@ TrainReport Rlm::train(const std::vector<ArchText>& inputs, const std::vector<st
   } else {
     // Members side by side, each in a thread with its share of the intra-op threads; this thread draws
     // the progress line (mean recent loss over the members).
-    const int threads = torch::get_num_threads();
-    const int share = std::max(1, threads / static_cast<int>(members));
     std::vector<std::atomic<int64_t>> done(members);
     std::vector<std::atomic<double>> recent(members);
+    for (size_t i = 0; i < members; ++i) done[i] = 0, recent[i] = 0.0;
     std::atomic<double> lr_now{options.lr};
-    std::atomic<size_t> finished{0};
-    std::vector<std::exception_ptr> errors(members);
-    std::vector<std::thread> workers;
-    for (size_t i = 0; i < members; ++i) {
-      done[i] = 0;
-      recent[i] = 0.0;
-      workers.emplace_back([&, i] {
-        try {
-          torch::set_num_threads(share);
-          losses[i] = m.train_member(i, src, seq, options, augmented_from, [&](int64_t step, double loss, double lr) {
-            done[i] = step;
-            recent[i] = loss;
-            if (i == 0) lr_now = lr;
-          }, stop);
-        } catch (...) {
-          errors[i] = std::current_exception();
-          stop = true;
-        }
-        ++finished;
-      });
-    }
-    while (finished.load() < members) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      int64_t total = 0;
-      double loss = 0;
-      for (size_t i = 0; i < members; ++i) total += done[i].load(), loss += recent[i].load();
-      progress.update(total, fmt::format("loss={:.4f} lr={:.2e}", loss / static_cast<double>(members), lr_now.load()));
-    }
-    for (auto& w : workers) w.join();
-    torch::set_num_threads(threads);
-    for (const auto& e : errors)
-      if (e) std::rethrow_exception(e);
+    const int share = std::max(1, torch::get_num_threads() / static_cast<int>(members));
+    run_items(
+        members, static_cast<int>(members), share,
+        [&](size_t i) {
+          try {
+            losses[i] = m.train_member(i, src, seq, options, augmented_from, [&](int64_t step, double loss, double lr) {
+              done[i] = step;
+              recent[i] = loss;
+              if (i == 0) lr_now = lr;
+            }, stop);
+          } catch (...) {
+            stop = true;  // the other members end their phase early
+            throw;
+          }
+        },
+        [&] {
+          int64_t total = 0;
+          double loss = 0;
+          for (size_t i = 0; i < members; ++i) total += done[i].load(), loss += recent[i].load();
+          progress.update(total,
+                          fmt::format("loss={:.4f} lr={:.2e}", loss / static_cast<double>(members), lr_now.load()));
+        });
   }
   double last = 0;
   for (const auto& l : losses) last += l.back() / static_cast<double>(members);
@@ -658,128 +656,126 @@ std::vector<Prediction> Rlm::predict(const std::vector<ArchText>& inputs, const 
     std::vector<size_t> idx(static_cast<size_t>(n));
     std::iota(idx.begin(), idx.end(), b);
     std::vector<std::vector<std::vector<double>>> result(static_cast<size_t>(n));
-    {
-      const int64_t samples = samples_of(item.member), rows = n * samples;
-      EncoderDecoder& model = m.models[static_cast<size_t>(item.member)];
-      Rng rng(derive_seed(options.seed, 41, b / static_cast<size_t>(options.batch_size),
-                          static_cast<uint64_t>(item.member)));
-      Memory memory = model->encode(m.pad_batch(src, idx));
-      std::vector<std::vector<double>> decoded(static_cast<size_t>(rows));  // per row: one value per target
-      std::vector<std::vector<int>> number(static_cast<size_t>(rows));
-      auto token = torch::empty({rows}, torch::kLong);
-      // The decoded values of target j over architecture a's samples.
-      auto sample_values = [&](int64_t a, size_t j) {
-        std::vector<double> vals;
-        for (int64_t s = 0; s < samples; ++s) vals.push_back(decoded[static_cast<size_t>(a * samples + s)][j]);
-        return vals;
-      };
-      // Samples one number (K constrained tokens) for every row and appends its value to decoded[row].
-      // `first`: logits of the first number token when a prefix pass already produced them; otherwise
-      // `token` holds the target token to feed at `pos`.
-      auto sample_number = [&](torch::Tensor first, int64_t& pos, DecoderCache& cache, const ValueBounds& bound) {
-        for (auto& nb : number) nb.clear();
-        std::vector<double> p(static_cast<size_t>(vocab_size));
-        for (int64_t t = 0; t < k; ++t) {
-          auto logits =
-              (t == 0 && first.defined() ? first
-                                         : model->decode_step(memory, samples, token.to(m.device), pos++, cache))
-                  .to(torch::kCPU, torch::kFloat);  // [R, V]
-          auto acc = logits.accessor<float, 2>();
-          auto next = token.accessor<int64_t, 1>();
-          for (int64_t r = 0; r < rows; ++r) {
-            auto mask = m.vocab->allowed_next_mask(number[r], bound);
-            int best = -1;
-            if (greedy) {
-              float best_logit = -std::numeric_limits<float>::infinity();
-              for (int64_t v = 0; v < vocab_size; ++v)
-                if (mask[v] && (best < 0 || acc[r][v] > best_logit)) best = static_cast<int>(v), best_logit = acc[r][v];
-            } else {
-              double mx = -std::numeric_limits<double>::infinity();
-              for (int64_t v = 0; v < vocab_size; ++v)
-                if (mask[v]) mx = std::max(mx, static_cast<double>(acc[r][v]) / options.temperature);
-              double z = 0;
-              for (int64_t v = 0; v < vocab_size; ++v) {
-                p[v] = mask[v] ? std::exp(static_cast<double>(acc[r][v]) / options.temperature - mx) : 0.0;
-                z += p[v];
-              }
-              double u = rng.uniform() * z, c = 0;
-              for (int64_t v = 0; v < vocab_size; ++v) {
-                if (!mask[v]) continue;
-                best = static_cast<int>(v);
-                c += p[v];
-                if (u < c) break;
-              }
+    const int64_t samples = samples_of(item.member), rows = n * samples;
+    EncoderDecoder& model = m.models[static_cast<size_t>(item.member)];
+    Rng rng(derive_seed(options.seed, 41, b / static_cast<size_t>(options.batch_size),
+                        static_cast<uint64_t>(item.member)));
+    Memory memory = model->encode(m.pad_batch(src, idx));
+    std::vector<std::vector<double>> decoded(static_cast<size_t>(rows));  // per row: one value per target
+    std::vector<std::vector<int>> number(static_cast<size_t>(rows));
+    auto token = torch::empty({rows}, torch::kLong);
+    // The decoded values of target j over architecture a's samples.
+    auto sample_values = [&](int64_t a, size_t j) {
+      std::vector<double> vals;
+      for (int64_t s = 0; s < samples; ++s) vals.push_back(decoded[static_cast<size_t>(a * samples + s)][j]);
+      return vals;
+    };
+    // Samples one number (K constrained tokens) for every row and appends its value to decoded[row].
+    // `first`: logits of the first number token when a prefix pass already produced them; otherwise
+    // `token` holds the target token to feed at `pos`.
+    auto sample_number = [&](torch::Tensor first, int64_t& pos, DecoderCache& cache, const ValueBounds& bound) {
+      for (auto& nb : number) nb.clear();
+      std::vector<double> p(static_cast<size_t>(vocab_size));
+      for (int64_t t = 0; t < k; ++t) {
+        auto logits =
+            (t == 0 && first.defined() ? first
+                                       : model->decode_step(memory, samples, token.to(m.device), pos++, cache))
+                .to(torch::kCPU, torch::kFloat);  // [R, V]
+        auto acc = logits.accessor<float, 2>();
+        auto next = token.accessor<int64_t, 1>();
+        for (int64_t r = 0; r < rows; ++r) {
+          auto mask = m.vocab->allowed_next_mask(number[r], bound);
+          int best = -1;
+          if (greedy) {
+            float best_logit = -std::numeric_limits<float>::infinity();
+            for (int64_t v = 0; v < vocab_size; ++v)
+              if (mask[v] && (best < 0 || acc[r][v] > best_logit)) best = static_cast<int>(v), best_logit = acc[r][v];
+          } else {
+            double mx = -std::numeric_limits<double>::infinity();
+            for (int64_t v = 0; v < vocab_size; ++v)
+              if (mask[v]) mx = std::max(mx, static_cast<double>(acc[r][v]) / options.temperature);
+            double z = 0;
+            for (int64_t v = 0; v < vocab_size; ++v) {
+              p[v] = mask[v] ? std::exp(static_cast<double>(acc[r][v]) / options.temperature - mx) : 0.0;
+              z += p[v];
             }
-            NAS_CHECK(best >= 0, "number grammar allows no token after {} tokens", number[r].size());
-            number[r].push_back(best);
-            next[r] = best;
+            double u = rng.uniform() * z, c = 0;
+            for (int64_t v = 0; v < vocab_size; ++v) {
+              if (!mask[v]) continue;
+              best = static_cast<int>(v);
+              c += p[v];
+              if (u < c) break;
+            }
           }
+          NAS_CHECK(best >= 0, "number grammar allows no token after {} tokens", number[r].size());
+          number[r].push_back(best);
+          next[r] = best;
         }
-        for (int64_t r = 0; r < rows; ++r) decoded[r].push_back(m.vocab->decode_numbers(number[r])[0]);
-      };
-      // Teacher-forced pass over [ctx_0, its K number tokens, ..., given targets with their values, next
-      // target's token] (one parallel decoder pass per architecture, repeated per sample): the context
-      // values, then per architecture the values of the first `given` targets in `given_values[a]`.
-      // Returns the logits of the next target's first number token; `pos` continues after the prefix.
-      auto prefix_pass = [&](const std::vector<std::vector<double>>& given_values, size_t given, size_t next_slot,
-                             int64_t& pos, DecoderCache& cache) {
-        const int64_t p = static_cast<int64_t>(context.size() + given) * (1 + k) + 1;
-        auto prefix = torch::empty({n, p}, torch::kLong);
-        auto pa = prefix.accessor<int64_t, 2>();
-        for (int64_t a = 0; a < n; ++a) {
-          int64_t col = 0;
-          auto put = [&](size_t target_slot, double value) {
-            pa[a][col++] = m.target_token(target_slot);
-            for (int id : m.vocab->encode_numbers({value})) pa[a][col++] = id;
-          };
-          for (size_t c = 0; c < context.size(); ++c)
-            put(context_slot[c], m.context_value(inputs[b + static_cast<size_t>(a)], context[c]));
-          for (size_t j = 0; j < given; ++j) put(slot[j], given_values[static_cast<size_t>(a)][j]);
-          pa[a][col++] = m.target_token(next_slot);
-        }
-        pos = p;
-        return model->decode_prefix(memory, samples, prefix.to(m.device), cache);
-      };
-      if (median_conditioning) {
-        // Target j sees the medians of targets 0..j-1 (a fresh teacher-forced prefix per target).
-        std::vector<std::vector<double>> medians(static_cast<size_t>(n));
-        for (size_t j = 0; j < slot.size(); ++j) {
-          DecoderCache cache;
-          int64_t pos = 0;
-          torch::Tensor first;
-          if (context.empty() && j == 0)
-            token.fill_(m.target_token(slot[0]));
-          else
-            first = prefix_pass(medians, j, slot[j], pos, cache);
-          sample_number(first, pos, cache, bounds[j]);
-          for (int64_t a = 0; a < n; ++a) medians[static_cast<size_t>(a)].push_back(quantile(sample_values(a, j), 0.5));
-        }
-      } else {
-        // Each sample continues its own sampled values: one decoder cache for the whole sequence.
+      }
+      for (int64_t r = 0; r < rows; ++r) decoded[r].push_back(m.vocab->decode_numbers(number[r])[0]);
+    };
+    // Teacher-forced pass over [ctx_0, its K number tokens, ..., given targets with their values, next
+    // target's token] (one parallel decoder pass per architecture, repeated per sample): the context
+    // values, then per architecture the values of the first `given` targets in `given_values[a]`.
+    // Returns the logits of the next target's first number token; `pos` continues after the prefix.
+    auto prefix_pass = [&](const std::vector<std::vector<double>>& given_values, size_t given, size_t next_slot,
+                           int64_t& pos, DecoderCache& cache) {
+      const int64_t p = static_cast<int64_t>(context.size() + given) * (1 + k) + 1;
+      auto prefix = torch::empty({n, p}, torch::kLong);
+      auto pa = prefix.accessor<int64_t, 2>();
+      for (int64_t a = 0; a < n; ++a) {
+        int64_t col = 0;
+        auto put = [&](size_t target_slot, double value) {
+          pa[a][col++] = m.target_token(target_slot);
+          for (int id : m.vocab->encode_numbers({value})) pa[a][col++] = id;
+        };
+        for (size_t c = 0; c < context.size(); ++c)
+          put(context_slot[c], m.context_value(inputs[b + static_cast<size_t>(a)], context[c]));
+        for (size_t j = 0; j < given; ++j) put(slot[j], given_values[static_cast<size_t>(a)][j]);
+        pa[a][col++] = m.target_token(next_slot);
+      }
+      pos = p;
+      return model->decode_prefix(memory, samples, prefix.to(m.device), cache);
+    };
+    if (median_conditioning) {
+      // Target j sees the medians of targets 0..j-1 (a fresh teacher-forced prefix per target).
+      std::vector<std::vector<double>> medians(static_cast<size_t>(n));
+      for (size_t j = 0; j < slot.size(); ++j) {
         DecoderCache cache;
         int64_t pos = 0;
         torch::Tensor first;
-        if (!context.empty())
-          first = prefix_pass({}, 0, slot[0], pos, cache);
-        else
+        if (context.empty() && j == 0)
           token.fill_(m.target_token(slot[0]));
-        for (size_t j = 0; j < slot.size(); ++j) {
-          if (j > 0) {
-            // The previous target's last number token is an input too (teacher forcing saw it there).
-            model->decode_step(memory, samples, token.to(m.device), pos++, cache);
-            token.fill_(m.target_token(slot[j]));
-            first = torch::Tensor();
-          }
-          sample_number(first, pos, cache, bounds[j]);
-        }
+        else
+          first = prefix_pass(medians, j, slot[j], pos, cache);
+        sample_number(first, pos, cache, bounds[j]);
+        for (int64_t a = 0; a < n; ++a) medians[static_cast<size_t>(a)].push_back(quantile(sample_values(a, j), 0.5));
       }
-      for (int64_t a = 0; a < n; ++a)
-        for (size_t j = 0; j < slot.size(); ++j) result[static_cast<size_t>(a)].push_back(sample_values(a, j));
+    } else {
+      // Each sample continues its own sampled values: one decoder cache for the whole sequence.
+      DecoderCache cache;
+      int64_t pos = 0;
+      torch::Tensor first;
+      if (!context.empty())
+        first = prefix_pass({}, 0, slot[0], pos, cache);
+      else
+        token.fill_(m.target_token(slot[0]));
+      for (size_t j = 0; j < slot.size(); ++j) {
+        if (j > 0) {
+          // The previous target's last number token is an input too (teacher forcing saw it there).
+          model->decode_step(memory, samples, token.to(m.device), pos++, cache);
+          token.fill_(m.target_token(slot[j]));
+          first = torch::Tensor();
+        }
+        sample_number(first, pos, cache, bounds[j]);
+      }
     }
+    for (int64_t a = 0; a < n; ++a)
+      for (size_t j = 0; j < slot.size(); ++j) result[static_cast<size_t>(a)].push_back(sample_values(a, j));
     return result;
   };
   std::vector<std::vector<std::vector<std::vector<double>>>> decoded(items.size());
-  run_items(items.size(), m.device.is_cpu() ? torch::get_num_threads() : 1,
+  run_items(items.size(), m.device.is_cpu() ? torch::get_num_threads() : 1, /*threads_each=*/1,
             [&](size_t i) { decoded[i] = decode_item(items[i]); });
   // Pooled over the members (in member order) per architecture and target.
   std::vector<std::vector<std::vector<double>>> pooled(inputs.size(), std::vector<std::vector<double>>(slot.size()));
@@ -888,7 +884,8 @@ Rlm Rlm::load(const std::string& dir, const std::string& device) {
     try {
       archive.load_from(model_path);
     } catch (const c10::Error& e) {
-      throw CheckpointError(fmt::format("{}: unreadable weights file (truncated or not a LibTorch archive)", model_path));
+      throw CheckpointError(
+          fmt::format("{}: unreadable weights file (truncated or not a LibTorch archive)", model_path));
     }
     for (auto& item : rlm.impl_->models[i]->named_parameters()) {
       torch::Tensor stored;
